@@ -1,0 +1,119 @@
+"""Send one message over SMTP and keep the whole dialogue, for assertions and evidence."""
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import aiosmtplib
+
+__all__ = ["Reply", "SmtpResult", "read_banner", "read_banner_async", "send_message", "send_message_async"]
+
+# sendmail's reply to DATA: "250 2.0.0 6APDVepT000046 Message accepted for delivery"
+_QUEUE_ID = re.compile(r"^(?:\d\.\d\.\d\s+)?([0-9A-Za-z]{14})\s+Message accepted")
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+@dataclass
+class SmtpResult:
+    """What the server said at each step. `data` is None when DATA was not reached."""
+
+    banner: Reply | None = None
+    mail: Reply | None = None
+    rcpts: dict[str, Reply] = field(default_factory=dict)
+    data: Reply | None = None
+    transcript: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.data is not None and self.data.code == 250
+
+    @property
+    def queue_id(self) -> str | None:
+        match = _QUEUE_ID.match(self.data.text) if self.data else None
+        return match.group(1) if match else None
+
+    def log(self, line: str) -> None:
+        self.transcript.append(line)
+
+    def __str__(self) -> str:
+        return "SMTP transcript:\n  " + "\n  ".join(self.transcript)
+
+
+def _reply(response: aiosmtplib.SMTPResponse) -> Reply:
+    return Reply(response.code, response.message)
+
+
+async def send_message_async(
+    message: EmailMessage | bytes,
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    mail_from: str,
+    rcpt_to: list[str],
+    helo: str = "client.testbed.test",
+    timeout: float = 60,
+) -> SmtpResult:
+    """Run one SMTP transaction; refused steps are recorded, not raised.
+
+    DATA is sent only if at least one recipient was accepted, as a real client does.
+    Connection failures raise (aiosmtplib.SMTPConnectError), since there is nothing to record.
+    """
+    result = SmtpResult()
+    raw = message if isinstance(message, bytes) else message.as_bytes()
+    client = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout, start_tls=False, local_hostname=helo)
+    banner = await client.connect()
+    result.banner = _reply(banner)
+    result.log(f"S: {result.banner}")
+    try:
+        result.log(f"C: EHLO {helo}")
+        result.log(f"S: {_reply(await client.ehlo())}")
+        result.log(f"C: MAIL FROM:<{mail_from}>")
+        result.mail = _reply(await client.execute_command(b"MAIL", f"FROM:<{mail_from}>".encode()))
+        result.log(f"S: {result.mail}")
+        if result.mail.code != 250:
+            return result
+        for rcpt in rcpt_to:
+            result.log(f"C: RCPT TO:<{rcpt}>")
+            result.rcpts[rcpt] = _reply(await client.execute_command(b"RCPT", f"TO:<{rcpt}>".encode()))
+            result.log(f"S: {result.rcpts[rcpt]}")
+        if not any(r.code in (250, 251) for r in result.rcpts.values()):
+            return result
+        result.log(f"C: DATA ({len(raw)} bytes)")
+        try:
+            result.data = _reply(await client.data(raw))
+        except aiosmtplib.SMTPResponseException as refused:
+            result.data = Reply(refused.code, refused.message)
+        result.log(f"S: {result.data}")
+        return result
+    finally:
+        try:
+            await client.quit()
+            result.log("C: QUIT")
+        except aiosmtplib.SMTPException:
+            client.close()
+
+
+def send_message(message: EmailMessage | bytes, **kwargs) -> SmtpResult:  # type: ignore[no-untyped-def]
+    """Blocking form of send_message_async, for tests."""
+    return asyncio.run(send_message_async(message, **kwargs))
+
+
+async def read_banner_async(*, host: str = "127.0.0.1", port: int, timeout: float = 30) -> Reply:
+    client = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout, start_tls=False)
+    banner = _reply(await client.connect())
+    await client.quit()
+    return banner
+
+
+def read_banner(*, host: str = "127.0.0.1", port: int, timeout: float = 30) -> Reply:
+    """The server's greeting (220 ...), then QUIT."""
+    return asyncio.run(read_banner_async(host=host, port=port, timeout=timeout))

@@ -1,0 +1,205 @@
+"""The chain as one object: start it from compose.yaml, reach its ports, look inside.
+
+Each Stack has its own compose project name and Docker-chosen host ports, so runs never
+collide; down() removes every container, network and volume it created.
+"""
+
+import subprocess
+import tempfile
+import uuid
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from mailbox import mbox
+from pathlib import Path
+
+import docker
+from docker.models.containers import Container
+from testcontainers.compose import DockerCompose
+
+from harness.poll import poll_until
+from harness.queues import QueueEntry, parse_mailq
+from harness.sink import SinkClient, SinkMessage
+from harness.trail import follow
+
+__all__ = ["REPO", "Stack", "StackError"]
+
+REPO = Path(__file__).resolve().parents[1]
+DAEMONS = ("rx", "amavis", "clamd", "tx")
+LOGGED = ("rx", "amavis", "clamd", "tx", "internet")
+RX_CF = "/etc/mail/sendmail-rx.cf"
+
+
+class StackError(RuntimeError):
+    """The chain could not be brought up, or a daemon in it failed."""
+
+
+class Stack:
+    def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.project = project or f"testbed-{uuid.uuid4().hex[:8]}"
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"{self.project}-")
+        settings = {
+            "COMPOSE_PROJECT_NAME": self.project,
+            # Empty: Docker picks free host ports, read back from the containers.
+            "RX_SMTP_PORT": "",
+            "RX_SUBMISSION_PORT": "",
+            "OFFICE_SMTP_PORT": "",
+            "SINK_API_PORT": "",
+            **(env or {}),
+        }
+        env_file = Path(self._workdir.name) / "stack.env"
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+        self.settings = settings
+        self.compose = DockerCompose(REPO, compose_file_name="compose.yaml", env_file=str(env_file), wait=True)
+        self.docker = docker.from_env()
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def up(self) -> "Stack":
+        try:
+            self.compose.start()
+        except subprocess.CalledProcessError as failed:
+            evidence = self._startup_evidence(failed)
+            self.down()
+            raise StackError(f"the chain did not come up (project {self.project}):\n{evidence}") from None
+        return self
+
+    def down(self) -> None:
+        self.compose.stop(down=True)
+        self._workdir.cleanup()
+
+    def __enter__(self) -> "Stack":
+        return self.up()
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def _startup_evidence(self, failed: subprocess.CalledProcessError) -> str:
+        parts = [failed.stderr.decode(errors="replace")[-3000:]]
+        for service in (*DAEMONS, "internet", "office"):
+            container = self._find(service)
+            if container is not None and self._health(container) not in ("healthy", "running"):
+                parts.append(f"--- {service} ({self._health(container)}) ---\n{self.logs(service, tail=40)}")
+        return "\n".join(parts)
+
+    # --- containers --------------------------------------------------------------------
+
+    def _find(self, service: str) -> Container | None:
+        found = self.docker.containers.list(all=True, filters={"label": [
+            f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service}"]})
+        return found[0] if found else None
+
+    def container(self, service: str) -> Container:
+        container = self._find(service)
+        if container is None:
+            raise StackError(f"no container for service {service!r} in project {self.project}")
+        return container
+
+    @staticmethod
+    def _health(container: Container) -> str:
+        container.reload()
+        state = container.attrs["State"]
+        return state.get("Health", {}).get("Status") or state["Status"]
+
+    def exec(self, service: str, command: list[str], *, user: str = "root") -> str:
+        """Run a command in a service's container; a non-zero exit raises with its output."""
+        code, output = self.container(service).exec_run(command, user=user)
+        text = output.decode(errors="replace")
+        if code != 0:
+            raise StackError(f"{service}: {' '.join(command)} exited {code}:\n{text}")
+        return text
+
+    def logs(self, service: str, *, tail: int | str = "all") -> str:
+        return self.container(service).logs(tail=tail).decode(errors="replace")
+
+    def stop(self, service: str) -> None:
+        self.container(service).stop(timeout=10)
+
+    def start(self, service: str, *, timeout: float = 120) -> None:
+        """Start a stopped service and wait until its healthcheck passes."""
+        self.container(service).start()
+        self.wait_healthy(service, timeout=timeout)
+
+    def wait_healthy(self, service: str, *, timeout: float = 120) -> None:
+        container = self.container(service)
+
+        def died() -> str | None:
+            status = self._health(container)
+            return f"{service} is {status}" if status in ("exited", "dead") else None
+
+        poll_until(lambda: self._health(container) == "healthy", timeout=timeout, what=f"{service} to be healthy",
+                   interval=0.5, fatal=died, evidence=lambda: self.logs(service, tail=30))
+
+    # --- addresses ---------------------------------------------------------------------
+
+    def host_port(self, service: str, port: int) -> int:
+        self.container(service).reload()
+        bindings = self.container(service).attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
+        if not bindings:
+            raise StackError(f"{service}:{port} is not published")
+        return int(bindings[0]["HostPort"])
+
+    @property
+    def smtp_port(self) -> int:
+        """MTA-RX port 25 on the host, reached from outside any trusted network."""
+        return self.host_port("mx", 25)
+
+    @property
+    def submission_port(self) -> int:
+        """MTA-RX port 587 (MSA) on the host."""
+        return self.host_port("mx", 587)
+
+    @property
+    def office_port(self) -> int:
+        """MTA-RX port 25 reached through the LAN's office relay, a client RX relays for."""
+        return self.host_port("office", 25)
+
+    @property
+    def sink(self) -> SinkClient:
+        return SinkClient(f"http://127.0.0.1:{self.host_port('internet', 8025)}")
+
+    def mx_address(self) -> str:
+        """The address of the daemons' shared namespace on the "internet" network."""
+        networks = self.container("mx").attrs["NetworkSettings"]["Networks"]
+        return str(networks[f"{self.project}_internet"]["IPAddress"])
+
+    # --- what arrived and what waits -----------------------------------------------------
+
+    def mailbox(self, user: str) -> list[EmailMessage]:
+        """The messages in MTA-TX's /var/mail/<user>, oldest first."""
+        code, raw = self.container("tx").exec_run(["cat", f"/var/mail/{user}"])
+        if code != 0:
+            return []  # no mailbox yet: nothing was delivered
+        with tempfile.NamedTemporaryFile(suffix=".mbox") as copy:
+            copy.write(raw)
+            copy.flush()
+            box = mbox(copy.name, create=False)
+            try:
+                return [message_from_bytes(m.as_bytes(), policy=default_policy) for m in box]  # type: ignore[misc]
+            finally:
+                box.close()
+
+    def rx_queue(self) -> list[QueueEntry]:
+        return parse_mailq(self.exec("rx", ["mailq", f"-C{RX_CF}"]))
+
+    def tx_queue(self) -> list[QueueEntry]:
+        return parse_mailq(self.exec("tx", ["mailq"]))
+
+    def trail(self, message_id: str) -> str:
+        """Every log line of every daemon that belongs to the message (for failures)."""
+        logs = {service: self.logs(service) for service in LOGGED if self._find(service)}
+        return follow(message_id, logs)
+
+    def wait_for_mailbox(self, user: str, message_id: str, *, timeout: float = 60) -> EmailMessage:
+        """The message with this Message-ID once it is in the user's mailbox."""
+
+        def delivered() -> EmailMessage | None:
+            return next((m for m in self.mailbox(user) if message_id in str(m["Message-ID"])), None)
+
+        return poll_until(delivered, timeout=timeout, what=f"<{message_id}> in {user}'s mailbox",
+                          interval=0.5, evidence=lambda: self.trail(message_id))
+
+    def wait_for_sink(self, message_id: str, *, timeout: float = 60) -> list[SinkMessage]:
+        """The sink's records of the message once at least one has arrived."""
+        return poll_until(lambda: self.sink.by_message_id(message_id), timeout=timeout,
+                          what=f"<{message_id}> at the sink", interval=0.5, evidence=lambda: self.trail(message_id))
