@@ -15,6 +15,17 @@ DOCKERD_LOG=${DOCKERD_LOG:-/var/log/testbed-dockerd.log}
 # that runs on any glibc >= 2.34, so it is fetched from that suite with a private apt state.
 COMPOSE_SUITE=${COMPOSE_SUITE:-trixie}
 
+# --python-only: just make sure `python3 -m venv` works (the test suite's virtualenv).
+if [ "${1:-}" = --python-only ]; then
+  python3 -c 'import ensurepip, venv' 2>/dev/null && exit 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing python3-venv"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    exit 0
+  fi
+  die "python3 with the venv module is needed (Debian/Ubuntu: apt-get install python3-venv)"
+fi
+
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 compose_works() { docker compose version >/dev/null 2>&1; }
 

@@ -1,0 +1,69 @@
+# Dual-MTA testbed: sendmail MTA-RX -> amavisd-new -> sendmail MTA-TX, in containers.
+# `make` lists the targets. Settings (override on the command line or in the environment):
+#   BASE=auto|pull|local   base image: official debian:trixie-slim, or built with debootstrap
+#   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
+#   RX_QUEUE_RUNNERS=2 AMAVIS_MAX_SERVERS=2                                             (make up)
+#   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BASE ?= auto
+export BASE
+export RX_SMTP_PORT ?= 2525
+export RX_SUBMISSION_PORT ?= 5870
+export OFFICE_SMTP_PORT ?= 2526
+export SINK_API_PORT ?= 8025
+
+.PHONY: help prereqs base build up down logs test test-unit clean clean-images
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+prereqs: ## Install and start Docker Engine + compose v2 if missing (Debian/Ubuntu, root)
+	@bash scripts/host-prereqs.sh
+
+base: prereqs ## Make the base image (pulled, or built once with debootstrap)
+	@mkdir -p .build && bash scripts/base-image.sh >.build/base-image.tmp && mv .build/base-image.tmp .build/base-image
+	@echo "base image: $$(cat .build/base-image)"
+
+build: base ## Build the images of the chain
+	TESTBED_BASE_IMAGE=$$(cat .build/base-image) docker compose build --quiet
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@bash scripts/host-prereqs.sh --python-only
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+up: build ## Run the chain for a person to poke at (prints where to send mail)
+	@bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
+	docker compose up --detach --wait
+	@echo
+	@echo "The chain is up (project 'testbed'):"
+	@echo "  SMTP into MTA-RX (outside client):   127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"
+	@echo "  submission (MSA) into MTA-RX:        127.0.0.1:$(RX_SUBMISSION_PORT)"
+	@echo "  SMTP from the trusted LAN (relays):  127.0.0.1:$(OFFICE_SMTP_PORT)     e.g. to anyone@remote.example"
+	@echo "  what reached the Internet (sink):    curl http://127.0.0.1:$(SINK_API_PORT)/api/v1/messages"
+	@echo "  a local mailbox:                     docker compose exec tx cat /var/mail/alice"
+	@echo "  queues:                              docker compose exec rx mailq -C/etc/mail/sendmail-rx.cf; docker compose exec tx mailq"
+	@echo "  logs: make logs      stop: make down"
+
+down: ## Stop the chain of `make up` and remove its containers, networks and volumes
+	docker compose down --volumes --remove-orphans --timeout 5
+
+logs: ## Follow the logs of all daemons of `make up`
+	docker compose logs --follow
+
+test: build $(VENV)/.installed ## Build, then run the whole suite (unit + chain) against a fresh chain
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+clean: ## Remove this project's containers, networks and volumes (of every run, also failed ones)
+	@bash scripts/clean.sh
+
+clean-images: clean ## Also remove the built images (the debootstrap base stays cached)
+	-docker image rm testbed-rx testbed-tx testbed-amavis testbed-sink 2>/dev/null
