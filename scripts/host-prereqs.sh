@@ -79,6 +79,16 @@ install_compose_plugin() {
   compose_works || die "installed docker-compose from $COMPOSE_SUITE, but 'docker compose version' still fails"
 }
 
+wait_for_engine() {  # seconds
+  local deadline=$((SECONDS + $1))
+  until engine_answers; do [ $SECONDS -lt $deadline ] || return 1; sleep 1; done
+}
+
+wait_gone() {  # process-name seconds
+  local deadline=$((SECONDS + $2))
+  while pgrep -x "$1" >/dev/null; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.5; done
+}
+
 start_engine() {
   command -v dockerd >/dev/null || die "dockerd is not installed"
   [ "$(id -u)" = 0 ] || die "Docker Engine is installed but not running, and starting it needs root: run 'sudo dockerd &' or start the docker service."
@@ -87,16 +97,22 @@ start_engine() {
     log "removing stale /var/run/docker.pid"
     rm -f /var/run/docker.pid /var/run/docker.sock
   fi
+  # A dockerd that is there but does not answer (shutting down, hung) is replaced.
+  if pgrep -x dockerd >/dev/null && ! wait_for_engine 20; then
+    log "dockerd is running but does not answer; restarting it"
+    pkill -x dockerd || true
+    wait_gone dockerd 20 || pkill -KILL -x dockerd || true
+    wait_gone dockerd 5 || true
+    pkill -x containerd || true
+    wait_gone containerd 10 || true
+    rm -f /var/run/docker.pid /var/run/docker.sock
+  fi
   if ! pgrep -x dockerd >/dev/null; then
-    for stale in /var/run/docker/containerd/containerd.pid; do rm -f "$stale"; done
+    rm -f /var/run/docker/containerd/containerd.pid
     log "starting dockerd (log: $DOCKERD_LOG)"
     setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
   fi
-  local deadline=$((SECONDS + 90))
-  until engine_answers; do
-    [ $SECONDS -lt $deadline ] || { tail -n 20 "$DOCKERD_LOG" >&2 || true; die "dockerd did not answer within 90 s (log above: $DOCKERD_LOG)"; }
-    sleep 1
-  done
+  wait_for_engine 90 || { tail -n 20 "$DOCKERD_LOG" >&2 || true; die "dockerd did not answer within 90 s (log above: $DOCKERD_LOG)"; }
   log "Docker Engine $(docker version --format '{{.Server.Version}}') is up"
 }
 
