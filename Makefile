@@ -38,7 +38,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 up: build ## Run the chain for a person to poke at (prints where to send mail)
-	@bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
+	@# Our own running chain holds these ports; only someone else's is a conflict.
+	@[ -n "$$(docker compose ps --quiet 2>/dev/null)" ] || \
+	  bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
 	docker compose up --detach --wait
 	@echo
 	@echo "The chain is up (project 'testbed'):"
