@@ -16,7 +16,7 @@ export RX_SUBMISSION_PORT ?= 5870
 export OFFICE_SMTP_PORT ?= 2526
 export SINK_API_PORT ?= 8025
 
-.PHONY: help prereqs base build up down logs test test-unit clean clean-images
+.PHONY: help prereqs base build up down logs test test-unit lint clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test: build $(VENV)/.installed ## Build, then run the whole suite (unit + chain)
 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff over the harness, the tests and the sink
+	$(VENV)/bin/ruff check harness tests images/sink
 
 clean: ## Remove this project's containers, networks and volumes (of every run, also failed ones)
 	@bash scripts/clean.sh

@@ -9,7 +9,7 @@ __all__ = ["PollTimeout", "poll_until"]
 T = TypeVar("T")
 
 
-class PollTimeout(TimeoutError):
+class PollTimeout(TimeoutError):  # noqa: N818 (named like the builtin it extends)
     """A condition did not hold before its deadline."""
 
 

@@ -8,6 +8,7 @@
 # The official image is debian:trixie-slim (override with BASE_IMAGE). Progress goes to
 # stderr; stdout carries only the image name, so the Makefile can capture it.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 BASE=${BASE:-auto}
 OFFICIAL=${BASE_IMAGE:-debian:trixie-slim}
@@ -17,12 +18,6 @@ LOCAL=${LOCAL_BASE_IMAGE:-testbed-base:$SUITE}
 log() { printf 'base-image: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 have() { docker image inspect "$1" >/dev/null 2>&1; }
-
-debian_mirror() {
-  { grep -rhsE '^[[:space:]]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ || true; } |
-    grep -oE 'https?://[^ ]+/debian/?' | grep -v -e security -e snapshot | head -n1 | grep . ||
-    echo http://deb.debian.org/debian
-}
 
 build_local() {
   have "$LOCAL" && return

@@ -6,6 +6,7 @@
 # needed) and starts dockerd itself, because containers and CI machines have no systemd.
 # Elsewhere it says what to install and stops.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 log() { printf 'host-prereqs: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -49,13 +50,6 @@ apt_install() {
 install_engine() {
   can_apt || die "Docker Engine is missing. Install it (https://docs.docker.com/engine/install/), or run 'make prereqs' as root on Debian/Ubuntu, then retry."
   apt_install docker.io
-}
-
-# The Debian archive this host already uses (deb822 or one-line sources), for debootstrap too.
-debian_mirror() {
-  { grep -rhsE '^[[:space:]]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ || true; } |
-    grep -oE 'https?://[^ ]+/debian/?' | grep -v -e security -e snapshot | head -n1 | grep . ||
-    echo http://deb.debian.org/debian
 }
 
 install_compose_plugin() {

@@ -30,8 +30,9 @@ def test_clean_mail_to_a_local_user_goes_rx_then_amavis_then_tx_into_the_mailbox
     tx_id = _RECEIVED_ID.search(tx_hop)
     assert rx_id and rx_id.group(1) == result.queue_id, evidence
     assert tx_id, evidence
-    assert re.search(rf"sm-mta-rx\[\d+\]: {rx_id.group(1)}: from=.*msgid=<{re.escape(msgid)}>", stack.logs("rx")), evidence
-    assert re.search(rf"sm-mta-tx\[\d+\]: {tx_id.group(1)}: from=.*msgid=<{re.escape(msgid)}>", stack.logs("tx")), evidence
+    for instance, queue_id in (("rx", rx_id.group(1)), ("tx", tx_id.group(1))):
+        logged = rf"sm-mta-{instance}\[\d+\]: {queue_id}: from=.*msgid=<{re.escape(msgid)}>"
+        assert re.search(logged, stack.logs(instance)), evidence
 
 
 def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_internet(stack: Stack) -> None:

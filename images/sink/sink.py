@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,7 +46,7 @@ class Store:
                 "To": list(rcpt_tos),
                 "Subject": str(headers.get("Subject", "")),
                 "Size": len(raw),
-                "Created": datetime.fromtimestamp(received, timezone.utc).isoformat(),
+                "Created": datetime.fromtimestamp(received, UTC).isoformat(),
                 "Received": received,
             }
             self._next_id += 1
@@ -72,7 +72,7 @@ class SinkHandler:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook name)
         summary = self.store.add(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
         log.info("received ID=%s from=<%s> to=%s msgid=<%s> size=%s",
                  summary["ID"], summary["From"], summary["To"], summary["MessageID"], summary["Size"])
