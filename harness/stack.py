@@ -120,6 +120,17 @@ class Stack:
         self.container(service).start()
         self.wait_healthy(service, timeout=timeout)
 
+    def restart(self, service: str, *, timeout: float = 120) -> None:
+        """Restart one service's container and wait until its healthcheck passes again."""
+        self.container(service).restart(timeout=10)
+        self.wait_healthy(service, timeout=timeout)
+
+    def started_at(self, service: str) -> str:
+        """When the service's container last started (changes with every restart)."""
+        container = self.container(service)
+        container.reload()
+        return str(container.attrs["State"]["StartedAt"])
+
     def wait_healthy(self, service: str, *, timeout: float = 120) -> None:
         container = self.container(service)
 

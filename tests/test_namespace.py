@@ -1,0 +1,27 @@
+"""The shared network namespace: any daemon restarts alone, the others keep running."""
+
+import pytest
+
+from harness import Stack, make_message, message_id_of, send_message
+from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
+
+pytestmark = pytest.mark.chain
+
+DAEMONS = ("rx", "amavis", "clamd", "tx")
+
+
+@pytest.mark.parametrize("service", ["rx", "amavis", "tx"])
+def test_a_daemon_restarted_alone_leaves_the_others_running_and_mail_flows_again(stack: Stack, service: str) -> None:
+    others = [s for s in DAEMONS if s != service]
+    before = {s: stack.started_at(s) for s in others}
+    restarted_before = stack.started_at(service)
+
+    stack.restart(service)
+
+    assert stack.started_at(service) != restarted_before
+    assert {s: stack.started_at(s) for s in others} == before, "another daemon was restarted too"
+    rcpt = f"dave@{LOCAL_DOMAIN}"
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag=f"after-{service}-restart")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
+    assert result.accepted, result
+    stack.wait_for_mailbox("dave", message_id_of(message))
