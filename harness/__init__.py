@@ -6,6 +6,7 @@ follow a message through the daemons' logs (Stack.trail), and wait with a deadli
 (poll_until).
 """
 
+from harness.amavis import Verdict, parse_verdicts
 from harness.messages import make_message, message_id_of
 from harness.poll import PollTimeout, poll_until
 from harness.queues import QueueEntry, parse_mailq
@@ -22,9 +23,11 @@ __all__ = [
     "SmtpResult",
     "Stack",
     "StackError",
+    "Verdict",
     "make_message",
     "message_id_of",
     "parse_mailq",
+    "parse_verdicts",
     "poll_until",
     "send_message",
 ]

@@ -7,7 +7,9 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-__all__ = ["Reply", "SmtpResult", "read_banner", "read_banner_async", "send_message", "send_message_async"]
+__all__ = [
+    "Reply", "SmtpResult", "ehlo_keywords", "read_banner", "read_banner_async", "send_message", "send_message_async",
+]
 
 # sendmail's reply to DATA: "250 2.0.0 6APDVepT000046 Message accepted for delivery"
 _QUEUE_ID = re.compile(r"^(?:\d\.\d\.\d\s+)?([0-9A-Za-z]{14})\s+Message accepted")
@@ -61,23 +63,39 @@ async def send_message_async(
     rcpt_to: list[str],
     helo: str = "client.testbed.test",
     timeout: float = 60,
+    mail_options: list[str] | None = None,
+    starttls: bool = False,
+    login: tuple[str, str] | None = None,
 ) -> SmtpResult:
     """Run one SMTP transaction; refused steps are recorded, not raised.
 
-    DATA is sent only if at least one recipient was accepted, as a real client does.
-    Connection failures raise (aiosmtplib.SMTPConnectError), since there is nothing to record.
+    `starttls` upgrades the session first (the testbed's certificate is self-signed, so
+    it is not verified); `login` then authenticates. `mail_options` go on MAIL FROM
+    (e.g. ["SIZE=20000000", "BODY=8BITMIME"]). DATA is sent only if at least one
+    recipient was accepted, as a real client does. Connection failures and a refused
+    STARTTLS or AUTH raise (aiosmtplib errors), since the transaction cannot go on.
     """
     result = SmtpResult()
     raw = message if isinstance(message, bytes) else message.as_bytes()
-    client = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout, start_tls=False, local_hostname=helo)
+    client = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout, start_tls=False, local_hostname=helo,
+                             validate_certs=False)
     banner = await client.connect()
     result.banner = _reply(banner)
     result.log(f"S: {result.banner}")
     try:
         result.log(f"C: EHLO {helo}")
         result.log(f"S: {_reply(await client.ehlo())}")
-        result.log(f"C: MAIL FROM:<{mail_from}>")
-        result.mail = _reply(await client.execute_command(b"MAIL", f"FROM:<{mail_from}>".encode()))
+        if starttls:
+            result.log("C: STARTTLS")
+            result.log(f"S: {_reply(await client.starttls())}")
+            result.log(f"C: EHLO {helo}")
+            result.log(f"S: {_reply(await client.ehlo())}")
+        if login:
+            result.log(f"C: AUTH ({login[0]}, password hidden)")
+            result.log(f"S: {_reply(await client.login(*login))}")
+        command = " ".join([f"FROM:<{mail_from}>", *(mail_options or [])])
+        result.log(f"C: MAIL {command}")
+        result.mail = _reply(await client.execute_command(b"MAIL", command.encode()))
         result.log(f"S: {result.mail}")
         if result.mail.code != 250:
             return result
@@ -105,6 +123,23 @@ async def send_message_async(
 def send_message(message: EmailMessage | bytes, **kwargs) -> SmtpResult:  # type: ignore[no-untyped-def]
     """Blocking form of send_message_async, for tests."""
     return asyncio.run(send_message_async(message, **kwargs))
+
+
+async def ehlo_keywords_async(*, host: str = "127.0.0.1", port: int, starttls: bool = False) -> set[str]:
+    client = aiosmtplib.SMTP(hostname=host, port=port, timeout=30, start_tls=False, validate_certs=False)
+    await client.connect()
+    await client.ehlo()
+    if starttls:
+        await client.starttls()
+        await client.ehlo()  # the extensions offered inside TLS
+    keywords = {f"{name.upper()} {value}".strip() for name, value in client.esmtp_extensions.items()}
+    await client.quit()
+    return keywords
+
+
+def ehlo_keywords(*, host: str = "127.0.0.1", port: int, starttls: bool = False) -> set[str]:
+    """The EHLO extensions the server offers ("STARTTLS", "AUTH PLAIN LOGIN", ...)."""
+    return asyncio.run(ehlo_keywords_async(host=host, port=port, starttls=starttls))
 
 
 async def read_banner_async(*, host: str = "127.0.0.1", port: int, timeout: float = 30) -> Reply:

@@ -17,17 +17,19 @@ import docker
 from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
+from harness.amavis import Verdict, parse_verdicts
 from harness.poll import poll_until
 from harness.queues import QueueEntry, parse_mailq
 from harness.sink import SinkClient, SinkMessage
 from harness.trail import follow
 
-__all__ = ["REPO", "Stack", "StackError"]
+__all__ = ["QUARANTINE", "REPO", "Stack", "StackError"]
 
 REPO = Path(__file__).resolve().parents[1]
 DAEMONS = ("rx", "amavis", "clamd", "tx")
 LOGGED = ("rx", "amavis", "clamd", "tx", "internet")
 RX_CF = "/etc/mail/sendmail-rx.cf"
+QUARANTINE = "/var/lib/amavis/virusmails"
 
 
 class StackError(RuntimeError):
@@ -195,6 +197,51 @@ class Stack:
 
     def tx_queue(self) -> list[QueueEntry]:
         return parse_mailq(self.exec("tx", ["mailq"]))
+
+    def quarantine(self) -> list[str]:
+        """Files in amavisd-new's quarantine, as its log names them ("4/virus-<id>")."""
+        return self.exec("amavis", ["find", QUARANTINE, "-type", "f", "-printf", "%P\\n"]).split()
+
+    def verdicts(self, message_id: str) -> list[Verdict]:
+        return parse_verdicts(self.logs("amavis"), message_id)
+
+    def wait_for_verdicts(self, message_id: str, *, recipients: int = 1, timeout: float = 60) -> list[Verdict]:
+        """amavisd-new's verdicts on the message, once they cover `recipients` recipients."""
+        return poll_until(
+            lambda: (v := self.verdicts(message_id)) and sum(len(x.recipients) for x in v) >= recipients and v,
+            timeout=timeout, what=f"amavisd-new's verdict on <{message_id}>", interval=0.5,
+            evidence=lambda: self.trail(message_id))
+
+    def release(self, quarantined: str) -> str:
+        """Release a quarantined message with amavisd-release; it goes on to MTA-TX."""
+        return self.exec("amavis", ["amavisd-release", quarantined], user="amavis")
+
+    def sample_connections(self, port: int, *, seconds: float, interval: float = 0.05) -> list[int]:
+        """How many connections MTA-RX's sendmail processes hold to 127.0.0.1:<port>,
+        sampled inside the namespace until MTA-RX's queue is empty or `seconds` pass.
+
+        Run as smmsp, the user of MTA-RX's SMTP children and queue runners, so `ss -p`
+        sees exactly their sockets (not the healthcheck's, from another container).
+        """
+        script = (
+            f"end=$(( $(date +%s) + {int(seconds)} )); "
+            f"while [ $(date +%s) -lt $end ]; do "
+            f"ss -Htnp state established '( dport = :{port} )' | grep -c sendmail; "
+            "ls /var/spool/mqueue-rx | grep -q '^qf' || break; "
+            f"sleep {interval}; done"
+        )
+        return [int(n) for n in self.exec("rx", ["bash", "-c", script], user="smmsp").split()]
+
+    def amavis_children(self) -> int:
+        """amavisd-new child processes now running ($max_servers once started)."""
+        return sum("amavisd (ch" in line for line in self.exec("amavis", ["ps", "-eo", "args"]).splitlines())
+
+    def pause(self, service: str) -> None:
+        """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers."""
+        self.container(service).pause()
+
+    def unpause(self, service: str) -> None:
+        self.container(service).unpause()
 
     def trail(self, message_id: str) -> str:
         """Every log line of every daemon that belongs to the message (for failures)."""

@@ -1,0 +1,162 @@
+"""Content filtering by amavisd-new with SpamAssassin and ClamAV, per the configured destinies:
+spam tagged below the kill level and blocked at it, viruses and banned files blocked and
+quarantined, notifications through MTA-TX, spam lovers served, quarantine released."""
+
+import io
+import zipfile
+from email.message import EmailMessage
+
+import pytest
+
+from harness import SmtpResult, Stack, make_message, message_id_of, poll_until, send_message
+from harness.payloads import EICAR, GTUBE, SCORE_10_MARKER
+from tests.conftest import LOCAL_DOMAIN
+
+pytestmark = pytest.mark.chain
+
+SENDER = f"bob@{LOCAL_DOMAIN}"  # a local sender, so any DSN to it lands in a mailbox we read
+ALICE = f"alice@{LOCAL_DOMAIN}"
+CAROL = f"carol@{LOCAL_DOMAIN}"  # a spam lover (config/sample/amavis/50-testbed)
+
+
+def send(stack: Stack, message: EmailMessage | bytes, rcpts: list[str]) -> SmtpResult:
+    result = send_message(message, port=stack.smtp_port, mail_from=SENDER, rcpt_to=rcpts)
+    assert result.accepted, result
+    return result
+
+
+def copies(stack: Stack, user: str, msgid: str) -> list[EmailMessage]:
+    return [m for m in stack.mailbox(user) if msgid in str(m["Message-ID"])]
+
+
+def dsns_about(stack: Stack, msgid: str) -> list[EmailMessage]:
+    """Delivery status notifications in the sender's mailbox that quote the message."""
+    return [m for m in stack.mailbox("bob") if m.get_content_type() == "multipart/report" and msgid in m.as_string()]
+
+
+def with_attachment(payload: bytes, filename: str, *, tag: str) -> EmailMessage:
+    message = make_message(sender=SENDER, to=ALICE, tag=tag)
+    message.add_attachment(payload, maintype="application", subtype="octet-stream", filename=filename)
+    return message
+
+
+def zipped(name: str, content: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_clean_mail_gets_virus_scanned_and_spam_status_headers_for_local_recipients(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=ALICE, tag="clean")
+    send(stack, message, [ALICE])
+    delivered = stack.wait_for_mailbox("alice", message_id_of(message))
+    assert delivered["X-Virus-Scanned"] and delivered["X-Spam-Score"] is not None, delivered
+    assert str(delivered["X-Spam-Status"]).startswith("No,"), delivered
+    assert [v.category for v in stack.verdicts(message_id_of(message))] == ["CLEAN"]
+
+
+def test_spam_below_the_kill_level_is_delivered_tagged(stack: Stack) -> None:
+    body = f"{SCORE_10_MARKER}\n"
+    message = make_message(sender=SENDER, to=ALICE, subject="quarterly offer", body=body, tag="spammy")
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("alice", msgid)
+    evidence = stack.trail(msgid)
+    assert delivered["X-Spam-Flag"] == "YES", evidence
+    assert str(delivered["Subject"]).startswith("***Spam*** quarterly offer"), evidence
+    assert str(delivered["X-Spam-Status"]).startswith("Yes,") and "TESTBED_SCORE_10" in str(delivered["X-Spam-Status"])
+
+
+def test_spam_at_the_kill_level_is_blocked_quarantined_and_not_bounced(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=ALICE, body=f"{GTUBE}\n", tag="gtube")
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    (verdict,) = stack.wait_for_verdicts(msgid)
+    evidence = f"{verdict}\n{stack.trail(msgid)}"
+    assert (verdict.action, verdict.category) == ("Blocked", "SPAM"), evidence
+    assert "DiscardedInbound" in verdict.flags and verdict.quarantine in stack.quarantine(), evidence
+    assert not copies(stack, "alice", msgid) and not dsns_about(stack, msgid), evidence
+
+
+@pytest.mark.parametrize("form", ["attachment", "zipped", "inline"])
+def test_a_virus_is_blocked_quarantined_and_reported_to_the_admin_but_not_the_sender(stack: Stack, form: str) -> None:
+    message = {
+        "attachment": lambda: with_attachment(EICAR.encode(), "report.bin", tag="virus-attachment"),
+        "zipped": lambda: with_attachment(zipped("report.txt", EICAR), "report.zip", tag="virus-zipped"),
+        "inline": lambda: make_message(sender=SENDER, to=ALICE, body=f"{EICAR}\n", tag="virus-inline"),
+    }[form]()
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    (verdict,) = stack.wait_for_verdicts(msgid)
+    evidence = f"{verdict}\n{stack.trail(msgid)}"
+    assert (verdict.action, verdict.category) == ("Blocked", "INFECTED") and "Eicar" in verdict.detail, evidence
+    assert verdict.quarantine in stack.quarantine(), evidence
+    # The virus admin (virusalert -> admin) is told, through $notify_method and MTA-TX.
+    notice = poll_until(lambda: [m for m in stack.mailbox("admin") if msgid in m.as_string()], timeout=60,
+                        what="the virus notification in admin's mailbox", evidence=lambda: stack.trail(msgid))
+    assert str(notice[0]["Subject"]).startswith("VIRUS (Eicar"), evidence
+    # $final_virus_destiny is D_DISCARD: no DSN to the sender, nothing delivered.
+    assert not copies(stack, "alice", msgid) and not dsns_about(stack, msgid), evidence
+
+
+@pytest.mark.parametrize("filename", ["setup.exe", "invoice.pdf.exe"])
+def test_a_banned_attachment_is_blocked_and_the_sender_gets_a_bounce(stack: Stack, filename: str) -> None:
+    message = with_attachment(b"MZ pretend program", filename, tag="banned")
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    (verdict,) = stack.wait_for_verdicts(msgid)
+    evidence = f"{verdict}\n{stack.trail(msgid)}"
+    assert (verdict.action, verdict.category) == ("Blocked", "BANNED") and filename in verdict.detail, evidence
+    assert verdict.quarantine in stack.quarantine(), evidence
+    # $final_banned_destiny is D_BOUNCE: the sender gets a DSN, the recipient nothing.
+    poll_until(lambda: dsns_about(stack, msgid), timeout=60, what="a DSN to the sender",
+               evidence=lambda: stack.trail(msgid))
+    assert not copies(stack, "alice", msgid), evidence
+
+
+def test_a_spam_lover_gets_spam_tagged_while_the_other_recipient_gets_nothing(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=[ALICE, CAROL], body=f"{GTUBE}\n", tag="lovers")
+    send(stack, message, [ALICE, CAROL])
+    msgid = message_id_of(message)
+    verdicts = {v.recipients: v.action for v in stack.wait_for_verdicts(msgid, recipients=2)}
+    assert verdicts == {(ALICE,): "Blocked", (CAROL,): "Passed"}, stack.trail(msgid)
+    delivered = stack.wait_for_mailbox("carol", msgid)
+    assert delivered["X-Spam-Flag"] == "YES", stack.trail(msgid)
+    assert not copies(stack, "alice", msgid), stack.trail(msgid)
+
+
+def test_a_header_with_8bit_bytes_is_a_bad_header_and_passed_with_an_alert(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=ALICE, subject="menu du jour", tag="badheader")
+    raw = message.as_bytes().replace(b"Subject: menu du jour", b"Subject: menu du jour caf\xe9", 1)
+    send(stack, raw, [ALICE])
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("alice", msgid)  # $final_bad_header_destiny is D_PASS
+    (verdict,) = stack.verdicts(msgid)
+    assert verdict.category.startswith("BAD-HEADER"), stack.trail(msgid)
+    assert "BAD HEADER" in str(delivered["X-Amavis-Alert"]), stack.trail(msgid)
+
+
+def test_a_message_without_date_gets_one_from_mta_rx_before_it_is_checked(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=ALICE, tag="nodate")
+    del message["Date"]
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("alice", msgid)
+    assert delivered["Date"], stack.trail(msgid)
+    assert not [v for v in stack.verdicts(msgid) if v.category.startswith("BAD-HEADER")], stack.trail(msgid)
+
+
+def test_a_quarantined_message_can_be_listed_released_and_then_arrives(stack: Stack) -> None:
+    message = make_message(sender=SENDER, to=ALICE, body=f"{GTUBE}\n", tag="release")
+    send(stack, message, [ALICE])
+    msgid = message_id_of(message)
+    (verdict,) = stack.wait_for_verdicts(msgid)
+    assert verdict.quarantine in stack.quarantine(), stack.trail(msgid)
+    assert not copies(stack, "alice", msgid)
+
+    stack.release(verdict.quarantine)
+
+    released = stack.wait_for_mailbox("alice", msgid)
+    assert GTUBE in released.get_content(), stack.trail(msgid)
+    assert len(copies(stack, "alice", msgid)) == 1
