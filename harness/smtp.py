@@ -50,6 +50,18 @@ class SmtpResult:
         return "SMTP transcript:\n  " + "\n  ".join(self.transcript)
 
 
+async def _close(client: aiosmtplib.SMTP, result: SmtpResult | None = None) -> None:
+    """QUIT politely; a server that already hung up is not an error of the transaction."""
+    try:
+        await client.quit()
+        if result:
+            result.log("C: QUIT")
+    except (aiosmtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
+
+
 def _reply(response: aiosmtplib.SMTPResponse) -> Reply:
     return Reply(response.code, response.message)
 
@@ -113,11 +125,7 @@ async def send_message_async(
         result.log(f"S: {result.data}")
         return result
     finally:
-        try:
-            await client.quit()
-            result.log("C: QUIT")
-        except aiosmtplib.SMTPException:
-            client.close()
+        await _close(client, result)
 
 
 def send_message(message: EmailMessage | bytes, **kwargs) -> SmtpResult:  # type: ignore[no-untyped-def]
@@ -128,13 +136,14 @@ def send_message(message: EmailMessage | bytes, **kwargs) -> SmtpResult:  # type
 async def ehlo_keywords_async(*, host: str = "127.0.0.1", port: int, starttls: bool = False) -> set[str]:
     client = aiosmtplib.SMTP(hostname=host, port=port, timeout=30, start_tls=False, validate_certs=False)
     await client.connect()
-    await client.ehlo()
-    if starttls:
-        await client.starttls()
-        await client.ehlo()  # the extensions offered inside TLS
-    keywords = {f"{name.upper()} {value}".strip() for name, value in client.esmtp_extensions.items()}
-    await client.quit()
-    return keywords
+    try:
+        await client.ehlo()
+        if starttls:
+            await client.starttls()
+            await client.ehlo()  # the extensions offered inside TLS
+        return {f"{name.upper()} {value}".strip() for name, value in client.esmtp_extensions.items()}
+    finally:
+        await _close(client)
 
 
 def ehlo_keywords(*, host: str = "127.0.0.1", port: int, starttls: bool = False) -> set[str]:
@@ -145,7 +154,7 @@ def ehlo_keywords(*, host: str = "127.0.0.1", port: int, starttls: bool = False)
 async def read_banner_async(*, host: str = "127.0.0.1", port: int, timeout: float = 30) -> Reply:
     client = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout, start_tls=False)
     banner = _reply(await client.connect())
-    await client.quit()
+    await _close(client)
     return banner
 
 

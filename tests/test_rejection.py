@@ -1,9 +1,12 @@
 """What MTA-RX refuses in the SMTP session itself, before anything is queued."""
 
+import asyncio
+
+import aiosmtplib
 import pytest
 
-from harness import SmtpResult, Stack, make_message, send_message
-from harness.codes import S550_MAILBOX_UNAVAILABLE
+from harness import SmtpResult, Stack, make_message, message_id_of, send_message
+from harness.codes import S550_MAILBOX_UNAVAILABLE, S552_SIZE_EXCEEDED
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, REMOTE_DOMAIN
 
 pytestmark = pytest.mark.chain
@@ -32,3 +35,64 @@ def test_relaying_to_a_foreign_domain_for_an_outside_client_is_refused_with_550_
     reply = result.rcpts[rcpt]
     assert reply.code == S550_MAILBOX_UNAVAILABLE and reply.text.startswith("5.7.1"), result
     assert result.data is None, result
+
+
+MAX_MESSAGE_SIZE = 10485760  # confMAX_MESSAGE_SIZE in config/sample/rx/thishost-rx.mc
+
+
+def test_a_message_announced_over_the_size_limit_is_refused_at_mail_from_with_552(stack: Stack) -> None:
+    rcpt = f"alice@{LOCAL_DOMAIN}"
+    result = send_message(make_message(sender=OUTSIDE_SENDER, to=rcpt), port=stack.smtp_port,
+                          mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt], mail_options=[f"SIZE={MAX_MESSAGE_SIZE + 1}"])
+    assert result.mail is not None and result.mail.code == S552_SIZE_EXCEEDED, result
+    assert result.data is None, result
+
+
+def test_a_message_over_the_size_limit_without_size_is_refused_after_data_with_552_and_not_queued(
+    stack: Stack,
+) -> None:
+    rcpt = f"alice@{LOCAL_DOMAIN}"
+    lines = MAX_MESSAGE_SIZE // 77 + 100
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, body=("y" * 76 + "\n") * lines, tag="oversize")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
+    assert result.rcpts[rcpt].code == 250, result
+    assert result.data is not None and result.data.code == S552_SIZE_EXCEEDED, result
+    assert not [e for e in stack.rx_queue() if e.sender == OUTSIDE_SENDER and e.size > MAX_MESSAGE_SIZE], result
+
+
+def test_syntax_errors_in_mail_from_and_rcpt_to_get_5xx_and_the_session_goes_on(stack: Stack) -> None:
+    rcpt = f"bob@{LOCAL_DOMAIN}"
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="after-syntax-errors")
+
+    async def session() -> list[tuple[str, int]]:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=stack.smtp_port, start_tls=False)
+        await client.connect()
+        await client.ehlo()
+        replies = []
+        for verb, argument in [("MAIL", "FROM:<<broken@@address>"), ("MAIL", f"FROM:<{OUTSIDE_SENDER}>"),
+                               ("RCPT", "TO:<unbalanced@testbed.example"), ("RCPT", f"TO:<{rcpt}>")]:
+            response = await client.execute_command(verb.encode(), argument.encode())
+            replies.append((f"{verb} {argument}", response.code))
+        replies.append(("DATA", (await client.data(message.as_bytes())).code))
+        await client.quit()
+        return replies
+
+    replies = asyncio.run(session())
+    transcript = "\n".join(f"C: {command} -> S: {code}" for command, code in replies)
+    assert [code // 100 for _, code in replies] == [5, 2, 5, 2, 2], transcript
+    stack.wait_for_mailbox("bob", message_id_of(message))
+
+
+def test_an_over_long_mime_header_is_truncated_by_mta_rx(stack: Stack) -> None:
+    # confMAX_MIME_HEADER_LENGTH 256/128: sendmail shortens such headers (an attack
+    # pattern) instead of refusing the message, and logs it.
+    rcpt = f"alice@{LOCAL_DOMAIN}"
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="long-mime-header")
+    message.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="n" * 300 + ".txt")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
+    assert result.accepted, result
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("alice", msgid)
+    (attachment,) = list(delivered.iter_attachments())
+    assert len(str(attachment["Content-Disposition"])) <= 256, stack.trail(msgid)
+    assert f"{result.queue_id}: Truncated long MIME Content-Disposition header" in stack.logs("rx"), stack.trail(msgid)

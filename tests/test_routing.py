@@ -1,10 +1,11 @@
 """Where accepted mail goes: local users' mailboxes, and the Internet (the sink)."""
 
 import re
+import shlex
 
 import pytest
 
-from harness import Stack, make_message, message_id_of, send_message
+from harness import Stack, make_message, message_id_of, poll_until, send_message
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, REMOTE_DOMAIN
 
 pytestmark = pytest.mark.chain
@@ -48,3 +49,52 @@ def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_in
     assert len(arrived) == 1, evidence
     assert arrived[0].recipients == [rcpt] and arrived[0].sender == sender, evidence
     assert b"X-Virus-Scanned:" in raw and b"(amavis, port 10024)" in raw, evidence
+
+
+def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_one_once(stack: Stack) -> None:
+    sender = f"bob@{LOCAL_DOMAIN}"
+    local, remote, unknown = f"alice@{LOCAL_DOMAIN}", f"dave@{REMOTE_DOMAIN}", f"nosuchuser@{LOCAL_DOMAIN}"
+    message = make_message(sender=sender, to=[local, remote, unknown], tag="mixed")
+    result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[local, remote, unknown])
+    assert result.rcpts[unknown].code == 550 and result.rcpts[unknown].text.startswith("5.1.1"), result
+    assert result.rcpts[local].code == result.rcpts[remote].code == 250, result
+    assert result.accepted, result
+    msgid = message_id_of(message)
+
+    stack.wait_for_mailbox("alice", msgid)
+    arrived = stack.wait_for_sink(msgid)
+    # Both copies are out; the RX queue is empty of it, so nothing more can come.
+    poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx_queue()), timeout=60,
+               what="the message to leave the RX queue", evidence=lambda: stack.trail(msgid))
+    evidence = f"{result}\n{stack.trail(msgid)}"
+    assert [a.recipients for a in arrived] == [[remote]], evidence
+    assert len([m for m in stack.mailbox("alice") if msgid in str(m["Message-ID"])]) == 1, evidence
+
+
+def test_mail_from_the_sendmail_command_inside_mta_rx_is_content_checked_too(stack: Stack) -> None:
+    rcpt = f"carol@{LOCAL_DOMAIN}"
+    message = make_message(sender=f"root@{LOCAL_DOMAIN}", to=rcpt, tag="command")
+    # The submission program (MSP, submit.cf) hands it to MTA-RX on 127.0.0.1:25.
+    stack.exec("rx", ["bash", "-c", f"printf %s {shlex.quote(message.as_string())} | sendmail -i -t"])
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("carol", msgid)
+    hops = [str(h) for h in delivered.get_all("Received")]
+    assert delivered["X-Virus-Scanned"], stack.trail(msgid)
+    assert any("(amavis, port 10024)" in hop for hop in hops), stack.trail(msgid)
+
+
+def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(stack: Stack) -> None:
+    sender, rcpt = "return.path+bounces@remote.example", f"alice+newsletters@{LOCAL_DOMAIN}"
+    body = "Grüße aus Köln, 東京, ünïcödé ✓ €\n"
+    message = make_message(sender=sender, to=rcpt, body=body, tag="envelope")
+    message.set_content(body, cte="8bit")
+    result = send_message(message, port=stack.smtp_port, mail_from=sender, rcpt_to=[rcpt],
+                          mail_options=["BODY=8BITMIME"])
+    assert result.accepted, result
+    msgid = message_id_of(message)
+    delivered = stack.wait_for_mailbox("alice", msgid)
+    evidence = f"{result}\n{stack.trail(msgid)}"
+    assert delivered["Return-Path"] == f"<{sender}>", evidence
+    # Each hop names the envelope recipient it received, extension included.
+    assert all(f"for <{rcpt}>" in str(hop).replace("\n", " ") for hop in delivered.get_all("Received")[:3]), evidence
+    assert delivered.get_content() == body, evidence

@@ -1,0 +1,46 @@
+"""Submission on port 587 (RFC 6409): STARTTLS first, then AUTH; authenticated clients relay."""
+
+import aiosmtplib
+import pytest
+
+from harness import Stack, make_message, message_id_of, send_message
+from harness.codes import S550_MAILBOX_UNAVAILABLE
+from harness.smtp import ehlo_keywords
+from tests.conftest import LOCAL_DOMAIN, REMOTE_DOMAIN
+
+pytestmark = pytest.mark.chain
+
+USER, PASSWORD = f"alice@{LOCAL_DOMAIN}", "alice-secret"  # config/sample/rx/sasl-users
+
+
+def test_submission_offers_starttls_and_offers_auth_only_inside_tls(stack: Stack) -> None:
+    plain = ehlo_keywords(port=stack.submission_port)
+    inside_tls = ehlo_keywords(port=stack.submission_port, starttls=True)
+    assert "STARTTLS" in plain, plain
+    assert not [k for k in plain if k.startswith("AUTH")], plain
+    assert "AUTH PLAIN LOGIN" in inside_tls, inside_tls
+
+
+def test_an_authenticated_client_may_relay_to_a_remote_domain(stack: Stack) -> None:
+    rcpt = f"partner@{REMOTE_DOMAIN}"
+    message = make_message(sender=USER, to=rcpt, tag="submission")
+    result = send_message(message, port=stack.submission_port, mail_from=USER, rcpt_to=[rcpt],
+                          starttls=True, login=(USER, PASSWORD))
+    assert result.accepted, result
+    arrived = stack.wait_for_sink(message_id_of(message))
+    assert arrived[0].recipients == [rcpt], stack.trail(message_id_of(message))
+
+
+def test_an_unauthenticated_client_may_not_relay_on_the_submission_port(stack: Stack) -> None:
+    rcpt = f"partner@{REMOTE_DOMAIN}"
+    result = send_message(make_message(sender=USER, to=rcpt), port=stack.submission_port, mail_from=USER,
+                          rcpt_to=[rcpt], starttls=True)
+    reply = result.rcpts[rcpt]
+    assert reply.code == S550_MAILBOX_UNAVAILABLE and reply.text.startswith("5.7.1"), result
+
+
+def test_a_wrong_password_is_refused_with_535(stack: Stack) -> None:
+    with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
+        send_message(make_message(sender=USER, to=USER), port=stack.submission_port, mail_from=USER,
+                     rcpt_to=[USER], starttls=True, login=(USER, "not-the-password"))
+    assert refused.value.code == 535
