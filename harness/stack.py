@@ -4,6 +4,8 @@ Each Stack has its own compose project name and Docker-chosen host ports, so run
 collide; down() removes every container, network and volume it created.
 """
 
+import os
+import re
 import subprocess
 import tempfile
 import uuid
@@ -32,15 +34,28 @@ RX_CF = "/etc/mail/sendmail-rx.cf"
 QUARANTINE = "/var/lib/amavis/virusmails"
 
 
+class _Compose(DockerCompose):
+    """DockerCompose whose commands see the stack's settings. (Compose prefers the
+    process environment to an env file, so a port exported in the caller's shell would
+    otherwise win over the free port the stack asks for.)"""
+
+    environment: dict[str, str]
+
+    def _run_command(self, cmd: str | list[str], context: str | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
+                              env=self.environment)
+
+
 class StackError(RuntimeError):
     """The chain could not be brought up, or a daemon in it failed."""
 
 
 class Stack:
     def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None) -> None:
+        """`env` sets compose variables (RX_QUEUE_RUNNERS, AMAVIS_MAX_SERVERS, ...) for this
+        stack; variables it does not set come from the caller's environment."""
         self.project = project or f"testbed-{uuid.uuid4().hex[:8]}"
-        self._workdir = tempfile.TemporaryDirectory(prefix=f"{self.project}-")
-        settings = {
+        self.settings = {
             "COMPOSE_PROJECT_NAME": self.project,
             # Empty: Docker picks free host ports, read back from the containers.
             "RX_SMTP_PORT": "",
@@ -49,10 +64,8 @@ class Stack:
             "SINK_API_PORT": "",
             **(env or {}),
         }
-        env_file = Path(self._workdir.name) / "stack.env"
-        env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
-        self.settings = settings
-        self.compose = DockerCompose(REPO, compose_file_name="compose.yaml", env_file=str(env_file), wait=True)
+        self.compose = _Compose(REPO, compose_file_name="compose.yaml", wait=True)
+        self.compose.environment = {**os.environ, **self.settings}
         self.docker = docker.from_env()
 
     # --- lifecycle -------------------------------------------------------------------
@@ -68,7 +81,6 @@ class Stack:
 
     def down(self) -> None:
         self.compose.stop(down=True)
-        self._workdir.cleanup()
 
     def __enter__(self) -> "Stack":
         return self.up()
@@ -217,24 +229,35 @@ class Stack:
         return self.exec("amavis", ["amavisd-release", quarantined], user="amavis")
 
     def sample_connections(self, port: int, *, seconds: float, interval: float = 0.05) -> list[int]:
-        """How many connections MTA-RX's sendmail processes hold to 127.0.0.1:<port>,
-        sampled inside the namespace until MTA-RX's queue is empty or `seconds` pass.
+        """How many connections MTA-RX holds to 127.0.0.1:<port>, sampled inside the
+        namespace until MTA-RX's queue is empty or `seconds` pass.
 
-        Run as smmsp, the user of MTA-RX's SMTP children and queue runners, so `ss -p`
-        sees exactly their sockets (not the healthcheck's, from another container).
+        MTA-RX connects from 127.0.0.1; amavisd-new's healthcheck connects from 127.0.0.2,
+        so it is not counted. (`ss -p` cannot name sendmail's processes: they changed
+        user, which hides their sockets without CAP_SYS_PTRACE.)
         """
         script = (
             f"end=$(( $(date +%s) + {int(seconds)} )); "
             f"while [ $(date +%s) -lt $end ]; do "
-            f"ss -Htnp state established '( dport = :{port} )' | grep -c sendmail; "
+            f"ss -Htn state established '( dport = :{port} and src 127.0.0.1 )' | wc -l; "
             "ls /var/spool/mqueue-rx | grep -q '^qf' || break; "
             f"sleep {interval}; done"
         )
-        return [int(n) for n in self.exec("rx", ["bash", "-c", script], user="smmsp").split()]
+        return [int(n) for n in self.exec("rx", ["bash", "-c", script]).split()]
+
+    @property
+    def queue_runners(self) -> int:
+        """R= of MTA-RX's queue group, as the running daemon's .cf has it."""
+        line = self.exec("rx", ["grep", "^Qmqueue", RX_CF])
+        match = re.search(r"R=(\d+)", line)
+        if not match:
+            raise StackError(f"no R= in MTA-RX's queue group: {line}")
+        return int(match.group(1))
 
     def amavis_children(self) -> int:
         """amavisd-new child processes now running ($max_servers once started)."""
-        return sum("amavisd (ch" in line for line in self.exec("amavis", ["ps", "-eo", "args"]).splitlines())
+        titles = [line for line in self.exec("amavis", ["ps", "-eo", "args"]).splitlines() if "amavisd (" in line]
+        return sum("(master)" not in title for title in titles)  # "(ch1-avail)", "(virgin child)", ...
 
     def pause(self, service: str) -> None:
         """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers."""

@@ -1,11 +1,38 @@
-"""Queue-only delivery at MTA-RX: accepting mail never waits for amavisd-new."""
+"""Queue-only delivery at MTA-RX, the reason this design exists: accepting mail never waits
+for amavisd-new, and only the R queue runners talk to it, however many clients arrive."""
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
+from harness.smtp import send_message_async
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
 
 pytestmark = pytest.mark.chain
+
+SMTP_MAILER_MAXMSGS = 10  # thishost-rx.mc
+USERS = ("alice", "bob", "carol", "dave")
+
+
+@pytest.fixture
+def amavis_unpaused(stack: Stack) -> Iterator[None]:
+    yield
+    container = stack.container("amavis")
+    container.reload()
+    if container.status == "paused":
+        stack.unpause("amavis")
+
+
+def delivered_ids(stack: Stack, msgids: set[str]) -> set[str]:
+    found = set()
+    for user in USERS:
+        found.update(str(m["Message-ID"]).strip("<>") for m in stack.mailbox(user))
+    return found & msgids
 
 
 @pytest.mark.usefixtures("amavis_restored")
@@ -30,3 +57,82 @@ def test_mail_accepted_while_amavis_is_stopped_waits_in_the_rx_queue_and_is_deli
                what=f"{result.queue_id} to leave the RX queue", evidence=lambda: stack.trail(msgid))
     copies = [m for m in stack.mailbox("bob") if msgid in str(m["Message-ID"])]
     assert len(copies) == 1, stack.trail(msgid)
+
+
+@pytest.mark.usefixtures("amavis_unpaused")
+def test_mta_rx_says_250_to_data_at_once_while_amavis_hangs_and_holds_the_message_until_it_answers(
+    stack: Stack,
+) -> None:
+    rcpt = f"carol@{LOCAL_DOMAIN}"
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="stalled")
+    msgid = message_id_of(message)
+    stack.pause("amavis")  # a hang: its port still accepts connections, nothing answers
+
+    started = time.monotonic()
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
+    elapsed = time.monotonic() - started
+    assert result.accepted, result
+    # Delivery in the SMTP session would wait for amavisd-new's greeting (minutes).
+    assert elapsed < 5, f"the transaction took {elapsed:.1f} s\n{result}"
+    assert [e for e in stack.rx_queue() if e.queue_id == result.queue_id], stack.trail(msgid)
+
+    stack.unpause("amavis")
+    stack.wait_for_mailbox("carol", msgid, timeout=120)
+
+
+@dataclass
+class Burst:
+    peak_connections: int
+    samples: list[int]
+    messages_per_connection: list[int]
+    msgids: set[str]
+
+
+def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
+    """Hold amavisd-new, send a burst over many concurrent sessions, release it, and watch
+    MTA-RX's connections to 10024 while the queue drains."""
+    stack.pause("amavis")
+    batch = [make_message(sender=OUTSIDE_SENDER, to=f"{USERS[i % 4]}@{LOCAL_DOMAIN}", tag="burst")
+             for i in range(messages)]
+    gate = asyncio.Semaphore(sessions)
+
+    async def one(message) -> bool:  # type: ignore[no-untyped-def]
+        async with gate:
+            result = await send_message_async(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER,
+                                              rcpt_to=[str(message["To"])])
+            return result.accepted
+
+    async def all_of_them() -> list[bool]:
+        return await asyncio.gather(*(one(m) for m in batch))
+
+    assert all(asyncio.run(all_of_them())), "MTA-RX refused part of the burst"
+    samples: list[int] = []
+    sampler = threading.Thread(target=lambda: samples.extend(stack.sample_connections(10024, seconds=180)))
+    sampler.start()
+    stack.unpause("amavis")
+    sampler.join()
+    msgids = {message_id_of(m) for m in batch}
+    poll_until(lambda: delivered_ids(stack, msgids) == msgids, timeout=120, interval=1,
+               what="every message of the burst in a mailbox")
+    per_connection = [v.messages_in_session for msgid in msgids for v in stack.verdicts(msgid)]
+    return Burst(max(samples, default=0), samples, per_connection, msgids)
+
+
+@pytest.mark.usefixtures("amavis_unpaused")
+def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavis_children(stack: Stack) -> None:
+    burst = run_burst(stack)
+    runners, children = stack.queue_runners, stack.amavis_children()
+    evidence = f"R={runners}, amavisd-new children={children}, connection samples={burst.samples}"
+    assert 1 <= burst.peak_connections <= runners, evidence
+    assert burst.peak_connections <= children, evidence
+    # SMTP_MAILER_MAXMSGS: a connection carries up to 10 messages, and does carry several.
+    assert max(burst.messages_per_connection) <= SMTP_MAILER_MAXMSGS, burst.messages_per_connection
+    assert max(burst.messages_per_connection) > 1, burst.messages_per_connection
+
+
+@pytest.mark.slow
+def test_more_queue_runners_and_amavis_children_show_as_more_concurrent_connections() -> None:
+    with Stack(env={"RX_QUEUE_RUNNERS": "4", "AMAVIS_MAX_SERVERS": "4"}) as wider:
+        assert (wider.queue_runners, wider.amavis_children()) == (4, 4)
+        burst = run_burst(wider)
+    assert 2 < burst.peak_connections <= 4, f"connection samples={burst.samples}"
