@@ -16,7 +16,7 @@ export RX_SUBMISSION_PORT ?= 5870
 export OFFICE_SMTP_PORT ?= 2526
 export SINK_API_PORT ?= 8025
 
-.PHONY: help prereqs base build up down logs test test-unit lint clean clean-images
+.PHONY: help prereqs base build up down logs test test-quick test-unit lint clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ logs: ## Follow the logs of all daemons of `make up`
 
 test: build $(VENV)/.installed ## Build, then run the whole suite (unit + chain) against a fresh chain
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-quick: build $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

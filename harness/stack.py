@@ -80,7 +80,10 @@ class Stack:
         return self
 
     def down(self) -> None:
-        self.compose.stop(down=True)
+        try:
+            self.compose.stop(down=True)
+        finally:
+            self.docker.close()
 
     def __enter__(self) -> "Stack":
         return self.up()

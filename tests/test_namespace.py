@@ -5,7 +5,7 @@ import pytest
 from harness import Stack, make_message, message_id_of, send_message
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 DAEMONS = ("rx", "amavis", "clamd", "tx")
 

@@ -118,6 +118,7 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
     return Burst(max(samples, default=0), samples, per_connection, msgids)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("amavis_unpaused")
 def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavis_children(stack: Stack) -> None:
     burst = run_burst(stack)
