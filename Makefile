@@ -4,6 +4,7 @@
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=2 AMAVIS_MAX_SERVERS=2                                             (make up)
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
+#   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -16,7 +17,7 @@ export RX_SUBMISSION_PORT ?= 5870
 export OFFICE_SMTP_PORT ?= 2526
 export SINK_API_PORT ?= 8025
 
-.PHONY: help prereqs base build up down logs test test-quick test-unit lint clean clean-images
+.PHONY: help prereqs base build up down logs test test-quick test-unit lint capacity capacity-quick clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,8 +68,14 @@ test-quick: build $(VENV)/.installed ## A representative subset: every area but 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed ## ruff over the harness, the tests and the sink
-	$(VENV)/bin/ruff check harness tests images/sink
+lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
+	$(VENV)/bin/ruff check harness loadgen tests images/sink
+
+capacity: build $(VENV)/.installed ## Capacity sweep: throughput/latency/memory vs workers -> reports/<time>/
+	$(VENV)/bin/python -m loadgen sweep $(LOADGEN_ARGS)
+
+capacity-quick: build $(VENV)/.installed ## A short sweep (1 2 4 workers, 20 s each): a first look in a few minutes
+	$(VENV)/bin/python -m loadgen sweep --workers "1 2 4" --window 20 --messages 1500 $(LOADGEN_ARGS)
 
 clean: ## Remove this project's containers, networks and volumes (of every run, also failed ones)
 	@bash scripts/clean.sh

@@ -8,7 +8,7 @@ One summary line per message and recipient group, e.g.
 import re
 from dataclasses import dataclass
 
-__all__ = ["Verdict", "parse_verdicts"]
+__all__ = ["Verdict", "all_verdicts", "parse_verdicts"]
 
 _VERDICT = re.compile(
     r"\((?P<log_id>\d{5}-\d{2}(?:-\d+)?)\) (?P<action>Passed|Blocked) (?P<category>[A-Z-]+[A-Z0-9-]*)"
@@ -29,16 +29,19 @@ class Verdict:
     messages_in_session: int  # this message's number in its SMTP session from MTA-RX
 
 
-def parse_verdicts(log: str, message_id: str) -> list[Verdict]:
+def all_verdicts(log: str) -> list[tuple[str, Verdict]]:
+    """(Message-ID, verdict) for every summary line in the log."""
     verdicts = []
     for match in _VERDICT.finditer(log):
-        if match["message_id"] != message_id:
-            continue
         log_id = match["log_id"].split("-")
-        verdicts.append(Verdict(
+        verdicts.append((match["message_id"], Verdict(
             action=match["action"], category=match["category"], detail=match["detail"] or "",
             flags=tuple(match["flags"].split(",")), recipients=tuple(re.findall(r"<([^>]*)>", match["recipients"])),
             quarantine=match["quarantine"], mail_id=match["mail_id"],
             messages_in_session=int(log_id[2]) if len(log_id) > 2 else 1,
-        ))
+        )))
     return verdicts
+
+
+def parse_verdicts(log: str, message_id: str) -> list[Verdict]:
+    return [verdict for found, verdict in all_verdicts(log) if found == message_id]

@@ -262,6 +262,30 @@ class Stack:
         titles = [line for line in self.exec("amavis", ["ps", "-eo", "args"]).splitlines() if "amavisd (" in line]
         return sum("(master)" not in title for title in titles)  # "(ch1-avail)", "(virgin child)", ...
 
+    def process_memory(self, service: str, name: str) -> list[tuple[int, int | None]]:
+        """(RSS, private) in KiB of each process of the service whose command line
+        contains `name`. Read from the host: inside the container the daemons, having
+        changed user, hide /proc/<pid>/smaps_rollup. Private is None where the host's
+        /proc cannot be read (not root)."""
+        top = self.container(service).top(ps_args="-eo pid,rss,args")
+        memory: list[tuple[int, int | None]] = []
+        for pid, rss, args in top["Processes"]:
+            if name not in args:
+                continue
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                private: int | None = sum(int(line.split()[1]) for line in rollup.splitlines()
+                                          if line.startswith(("Private_Clean:", "Private_Dirty:")))
+            except OSError:
+                private = None
+            memory.append((int(rss), private))
+        return memory
+
+    def cpu_seconds(self, service: str) -> float:
+        """CPU time the service's container has used so far (user + system)."""
+        stats = self.container(service).stats(stream=False, one_shot=True)
+        return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+
     def pause(self, service: str) -> None:
         """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers."""
         self.container(service).pause()

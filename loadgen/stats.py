@@ -1,0 +1,69 @@
+"""How it is measured: latencies in an HDR histogram, rates per second, replies by code."""
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+__all__ = ["PERCENTILES", "Latency", "Tally", "per_second", "steady_rate"]
+
+PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+_MAX_MS = 3_600_000  # an hour, in milliseconds
+
+
+class Latency:
+    """Latencies in milliseconds, 3 significant digits, mergeable across runs."""
+
+    def __init__(self) -> None:
+        self.histogram = HdrHistogram(1, _MAX_MS, 3)
+
+    def record(self, seconds: float) -> None:
+        self.histogram.record_value(min(_MAX_MS, max(1, round(seconds * 1000))))
+
+    def merge(self, other: "Latency") -> "Latency":
+        self.histogram.add(other.histogram)
+        return self
+
+    @property
+    def count(self) -> int:
+        return int(self.histogram.get_total_count())
+
+    def summary(self) -> dict[str, float]:
+        """p50, p90, p99, p99.9 and max in milliseconds (zeros when nothing was recorded)."""
+        if not self.count:
+            return {**{f"p{p:g}": 0.0 for p in PERCENTILES}, "max": 0.0}
+        values = {f"p{p:g}": float(self.histogram.get_value_at_percentile(p)) for p in PERCENTILES}
+        values["max"] = float(self.histogram.get_max_value())
+        return values
+
+
+@dataclass
+class Tally:
+    """What the chain answered: accepted messages, and refusals by reply code."""
+
+    accepted: int = 0
+    replies: Counter[str] = field(default_factory=Counter)
+
+    def refused(self, code: int | str) -> None:
+        self.replies[str(code)] += 1
+
+    @property
+    def errors(self) -> int:
+        return sum(self.replies.values())
+
+
+def per_second(times: list[float], start: float, end: float) -> list[int]:
+    """Counts of events in each whole second of [start, end)."""
+    buckets = [0] * max(0, int(end - start))
+    for t in times:
+        index = int(t - start)
+        if 0 <= index < len(buckets):
+            buckets[index] += 1
+    return buckets
+
+
+def steady_rate(times: list[float], start: float, end: float) -> float:
+    """The median of the per-second rates in the window: robust to a slow first second."""
+    buckets = per_second(times, start, end)
+    return float(statistics.median(buckets)) if buckets else 0.0

@@ -1,0 +1,58 @@
+"""The capacity sweep: for each worker count, a fresh chain, saturated, measured."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness import Stack
+from loadgen.report import Point
+from loadgen.runner import Injection, RunResult, run_load
+from loadgen.stats import steady_rate
+from loadgen.workload import Planned
+
+__all__ = ["SweepSettings", "measure_point"]
+
+MEASURED = ("rx", "amavis", "clamd", "tx")
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    window: float = 30  # seconds of load per point, warm-up included
+    warmup: float = 5
+    inflight_per_worker: int = 4  # messages kept in flight: enough to keep every worker busy
+    sessions: int = 4
+    drain: float = 120
+    queue_runners: int | None = None  # None: equal to the workers, as the document advises
+
+
+def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
+                  progress: Callable[[RunResult, int], None] = lambda r, a: None) -> Point:
+    runners = settings.queue_runners or workers
+    env = {"RX_QUEUE_RUNNERS": str(runners), "AMAVIS_MAX_SERVERS": str(workers)}
+    with Stack(env=env) as stack:
+        cpu_before = {service: stack.cpu_seconds(service) for service in MEASURED}
+        result = run_load(plan, mode="inflight", injection=Injection(port=stack.office_port), sink=stack.sink,
+                          duration=settings.window, warmup=settings.warmup, sessions=settings.sessions,
+                          inflight=settings.inflight_per_worker * workers + 10, drain=settings.drain,
+                          progress=progress)
+        busy = max(result.load_ended - result.started, 1e-9)
+        cpu = {service: (stack.cpu_seconds(service) - cpu_before[service]) / busy for service in MEASURED}
+        memory = stack.process_memory("amavis", "amavisd (")
+    matched = result.matched()
+    start, end = result.steady_window
+    latency = matched.latency.summary()
+    return Point(
+        workers=workers, queue_runners=runners, max_servers=workers,
+        delivered_per_s=steady_rate(result.arrival_times(), start, end),
+        accepted_per_s=steady_rate(result.accepted_at, start, end),
+        p50_ms=latency["p50"], p90_ms=latency["p90"], p99_ms=latency["p99"], p99_9_ms=latency["p99.9"],
+        max_ms=latency["max"], sent=result.sent, delivered=matched.delivered, lost=len(matched.missing),
+        duplicated=sum(matched.duplicated.values()), errors=result.tally.errors,
+        amavis_rss_mib=sum(rss for rss, _ in memory) / 1024, amavis_private_mib=sum(p or 0 for _, p in memory) / 1024,
+        cpu_rx=round(cpu["rx"], 3), cpu_amavis=round(cpu["amavis"], 3), cpu_clamd=round(cpu["clamd"], 3),
+        cpu_tx=round(cpu["tx"], 3),
+    )
+
+
+def timestamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")

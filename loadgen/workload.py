@@ -1,0 +1,81 @@
+"""What to send: realistic messages, generated before the clock starts."""
+
+import random
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from harness import make_message, message_id_of
+from harness.payloads import EICAR, GTUBE
+
+__all__ = ["Mix", "Planned", "Workload", "pregenerate"]
+
+REMOTE_DOMAIN = "remote.example"
+LOCAL_SENDER = "loadgen@testbed.example"
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Shares of message kinds; the rest is ham. Spam and viruses are blocked by design,
+    so only ham is expected to arrive."""
+
+    spam: float = 0.0
+    virus: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.spam, self.virus) < 0 or self.spam + self.virus > 1:
+            raise ValueError(f"spam ({self.spam}) and virus ({self.virus}) shares must be >= 0 and sum to <= 1")
+
+
+@dataclass(frozen=True)
+class Workload:
+    mix: Mix = field(default_factory=Mix)
+    median_size: int = 4_000  # bytes; sizes are log-normal, most well under 30 KB
+    max_size: int = 1_000_000
+    attachment_share: float = 0.1
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Planned:
+    seq: int
+    kind: str  # ham | spam | virus
+    message_id: str
+    sender: str
+    recipient: str
+    data: bytes
+
+    @property
+    def expect_delivery(self) -> bool:
+        return self.kind == "ham"
+
+
+def _size(rng: random.Random, workload: Workload) -> int:
+    return min(workload.max_size, int(rng.lognormvariate(0, 1.0) * workload.median_size) + 200)
+
+
+def _message(rng: random.Random, workload: Workload, seq: int, kind: str, rcpt: str) -> EmailMessage:
+    size = _size(rng, workload)
+    marker = {"ham": "", "spam": GTUBE + "\n", "virus": EICAR + "\n"}[kind]
+    filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz     \n") for _ in range(min(size, 2000)))
+    body = marker + (filler * (size // max(len(filler), 1) + 1))[:size] + "\n"
+    message = make_message(sender=LOCAL_SENDER, to=rcpt, subject=f"loadgen {kind} {seq}", body=body,
+                           tag=f"loadgen-{seq}", headers={"X-Loadgen-Seq": str(seq)})
+    if rng.random() < workload.attachment_share:
+        message.add_attachment(rng.randbytes(min(size, 200_000)), maintype="application", subtype="octet-stream",
+                               filename=f"data-{seq}.bin")
+    return message
+
+
+def pregenerate(count: int, workload: Workload) -> list[Planned]:
+    """`count` messages to remote recipients (they arrive at the sink, which timestamps
+    each arrival), tagged with their sequence number and a unique Message-ID."""
+    rng = random.Random(workload.seed)
+    planned = []
+    for seq in range(count):
+        roll = rng.random()
+        spam, virus = workload.mix.spam, workload.mix.virus
+        kind = "spam" if roll < spam else "virus" if roll < spam + virus else "ham"
+        rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
+        message = _message(rng, workload, seq, kind, rcpt)
+        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, message.as_bytes()))
+    return planned

@@ -1,0 +1,78 @@
+"""The load generator's computing pieces, on known inputs with exact expected outputs."""
+
+import pytest
+
+from loadgen.knee import knee
+from loadgen.matching import match
+from loadgen.schedule import open_loop_offsets
+from loadgen.stats import Latency, per_second, steady_rate
+from loadgen.workload import Mix, Workload, pregenerate
+
+
+def test_open_loop_schedule_is_evenly_spaced_at_the_rate() -> None:
+    assert open_loop_offsets(4, 1) == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_poisson_schedule_has_the_mean_rate_and_repeats_with_its_seed() -> None:
+    offsets = open_loop_offsets(100, 50, poisson=True, seed=7)
+    assert 4700 < len(offsets) < 5300
+    assert offsets == open_loop_offsets(100, 50, poisson=True, seed=7)
+    assert all(0 <= t < 50 for t in offsets) and offsets == sorted(offsets)
+
+
+def test_a_schedule_needs_a_positive_rate() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        open_loop_offsets(0, 10)
+
+
+def test_histograms_merge_into_the_percentiles_of_all_values() -> None:
+    first, second = Latency(), Latency()
+    for ms in (10, 20, 30):
+        first.record(ms / 1000)
+    for ms in (40, 1000):
+        second.record(ms / 1000)
+    merged = first.merge(second).summary()
+    assert first.count == 5
+    assert merged["p50"] == 30 and merged["max"] == 1000
+
+
+def test_an_empty_histogram_summarises_to_zeros() -> None:
+    assert Latency().summary() == {"p50": 0.0, "p90": 0.0, "p99": 0.0, "p99.9": 0.0, "max": 0.0}
+
+
+def test_per_second_counts_and_the_median_rate_of_a_window() -> None:
+    times = [100.1, 100.5, 101.2, 101.3, 101.9, 102.0, 103.5, 99.0, 104.2]
+    assert per_second(times, 100, 104) == [2, 3, 1, 1]
+    assert steady_rate(times, 100, 104) == 1.5
+
+
+def test_sends_are_matched_to_arrivals_with_missing_duplicated_and_unexpected_counted() -> None:
+    scheduled = {"a": 10.0, "b": 10.5, "c": 11.0}
+    arrivals = {"a": [10.25], "b": [12.5, 11.5], "x": [13.0]}
+    matched = match(scheduled, arrivals)
+    assert matched.delivered == 2
+    assert matched.missing == ["c"]
+    assert matched.duplicated == {"b": 1}
+    assert matched.unexpected == 1
+    assert matched.latency.summary()["max"] == 1000  # b: first copy 11.5 - 10.5
+
+
+def test_the_knee_is_the_fewest_workers_within_95_percent_of_the_best() -> None:
+    points = [(1, 5.0), (2, 9.0), (3, 9.6), (5, 10.0), (8, 9.8)]
+    assert knee(points) == 3
+    assert knee([]) is None and knee([(1, 0.0)]) is None
+
+
+def test_pregenerated_messages_are_unique_tagged_and_follow_the_mix() -> None:
+    plan = pregenerate(200, Workload(mix=Mix(spam=0.25, virus=0.25), seed=3))
+    assert len({p.message_id for p in plan}) == 200
+    assert all(f"X-Loadgen-Seq: {p.seq}".encode() in p.data for p in plan)
+    kinds = [p.kind for p in plan]
+    assert 70 < kinds.count("ham") < 130 and kinds.count("spam") > 20 and kinds.count("virus") > 20
+    assert [p.expect_delivery for p in plan] == [k == "ham" for k in kinds]
+    assert all(b"\r\n" in p.data and b"\n" not in p.data.replace(b"\r\n", b"") for p in plan)
+
+
+def test_a_mix_over_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="sum to <= 1"):
+        Mix(spam=0.7, virus=0.5)
