@@ -262,23 +262,27 @@ class Stack:
         titles = [line for line in self.exec("amavis", ["ps", "-eo", "args"]).splitlines() if "amavisd (" in line]
         return sum("(master)" not in title for title in titles)  # "(ch1-avail)", "(virgin child)", ...
 
-    def process_memory(self, service: str, name: str) -> list[tuple[int, int | None]]:
-        """(RSS, private) in KiB of each process of the service whose command line
-        contains `name`. Read from the host: inside the container the daemons, having
-        changed user, hide /proc/<pid>/smaps_rollup. Private is None where the host's
-        /proc cannot be read (not root)."""
+    def process_memory(self, service: str, name: str) -> list[dict[str, int]]:
+        """Memory in KiB ("rss", and "private" and "pss" where readable) of each process of
+        the service whose command line contains `name`. Read from the host: inside the
+        container the daemons, having changed user, hide /proc/<pid>/smaps_rollup. PSS
+        shares pages among the processes that map them, so its sum is what they cost."""
         top = self.container(service).top(ps_args="-eo pid,rss,args")
-        memory: list[tuple[int, int | None]] = []
+        memory = []
         for pid, rss, args in top["Processes"]:
             if name not in args:
                 continue
+            usage = {"rss": int(rss)}
             try:
                 rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-                private: int | None = sum(int(line.split()[1]) for line in rollup.splitlines()
-                                          if line.startswith(("Private_Clean:", "Private_Dirty:")))
             except OSError:
-                private = None
-            memory.append((int(rss), private))
+                rollup = ""  # not root: RSS only
+            for line in rollup.splitlines():
+                key, _, value = line.partition(":")
+                if key in ("Private_Clean", "Private_Dirty", "Pss"):
+                    field = "pss" if key == "Pss" else "private"
+                    usage[field] = usage.get(field, 0) + int(value.split()[0])
+            memory.append(usage)
         return memory
 
     def cpu_seconds(self, service: str) -> float:

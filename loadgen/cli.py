@@ -40,14 +40,15 @@ def _workers(text: str) -> list[int]:
     return counts
 
 
-def _progress(started: float):  # type: ignore[no-untyped-def]
+def _progress():  # type: ignore[no-untyped-def]
+    """A progress line every 2 s: sent, accepted, arrived, errors, rate."""
     last = [0.0]
 
     def show(result: RunResult, arrived: int) -> None:
         if time.time() - last[0] < 2:
             return
         last[0] = time.time()
-        elapsed = time.time() - started
+        elapsed = time.time() - result.started
         console.print(f"  {elapsed:5.0f} s  sent {result.sent}  accepted {result.tally.accepted}  "
                       f"arrived {arrived}  errors {result.tally.errors}  "
                       f"({result.tally.accepted / max(elapsed, 1e-9):.1f} accepted/s)")
@@ -64,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"pre-generated {len(plan)} messages; {args.mode} load on 127.0.0.1:{args.port}")
     result = run_load(plan, mode=args.mode, injection=Injection(port=args.port), sink=SinkClient(args.sink_url),
                       duration=args.duration, warmup=args.warmup, rate=args.rate, sessions=args.sessions,
-                      inflight=args.inflight, drain=args.drain, progress=_progress(time.time()))
+                      inflight=args.inflight, drain=args.drain, progress=_progress())
     matched = result.matched()
     start, end = result.steady_window
     from loadgen.stats import steady_rate
@@ -89,7 +90,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         for workers in args.workers:
             console.print(f"[bold]{workers} workers[/]: starting a chain")
-            points.append(measure_point(workers, plan, settings, progress=_progress(time.time())))
+            points.append(measure_point(workers, plan, settings, progress=_progress()))
             p = points[-1]
             console.print(f"  -> {p.delivered_per_s:.1f} delivered/s, p50 {p.p50_ms:.0f} ms, "
                           f"p99 {p.p99_ms:.0f} ms, lost {p.lost}, amavisd-new {p.amavis_rss_mib:.0f} MiB RSS")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from harness import Stack
 from loadgen.report import Point
 from loadgen.runner import Injection, RunResult, run_load
-from loadgen.stats import steady_rate
+from loadgen.stats import mean_rate, steady_rate
 from loadgen.workload import Planned
 
 __all__ = ["SweepSettings", "measure_point"]
@@ -44,11 +44,14 @@ def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
     return Point(
         workers=workers, queue_runners=runners, max_servers=workers,
         delivered_per_s=steady_rate(result.arrival_times(), start, end),
+        delivered_mean_per_s=round(mean_rate(result.arrival_times(), start, end), 2),
         accepted_per_s=steady_rate(result.accepted_at, start, end),
         p50_ms=latency["p50"], p90_ms=latency["p90"], p99_ms=latency["p99"], p99_9_ms=latency["p99.9"],
         max_ms=latency["max"], sent=result.sent, delivered=matched.delivered, lost=len(matched.missing),
         duplicated=sum(matched.duplicated.values()), errors=result.tally.errors,
-        amavis_rss_mib=sum(rss for rss, _ in memory) / 1024, amavis_private_mib=sum(p or 0 for _, p in memory) / 1024,
+        amavis_rss_mib=sum(m["rss"] for m in memory) / 1024,
+        amavis_private_mib=sum(m.get("private", 0) for m in memory) / 1024,
+        amavis_pss_mib=sum(m.get("pss", 0) for m in memory) / 1024,
         cpu_rx=round(cpu["rx"], 3), cpu_amavis=round(cpu["amavis"], 3), cpu_clamd=round(cpu["clamd"], 3),
         cpu_tx=round(cpu["tx"], 3),
     )

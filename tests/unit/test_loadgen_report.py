@@ -7,11 +7,14 @@ from pathlib import Path
 from loadgen.report import COLUMNS, Point, write_report
 
 
-def point(workers: int, rate: float, private: float, lost: int = 0) -> Point:
-    return Point(workers=workers, queue_runners=workers, max_servers=workers, delivered_per_s=rate,
-                 accepted_per_s=rate + 1, p50_ms=100.0, p90_ms=200.0, p99_ms=300.0, p99_9_ms=400.0, max_ms=500.0,
-                 sent=100, delivered=100 - lost, lost=lost, duplicated=0, errors=0, amavis_rss_mib=150.0 * workers,
-                 amavis_private_mib=private, cpu_rx=0.1, cpu_amavis=0.9, cpu_clamd=0.05, cpu_tx=0.1)
+def point(workers: int, rate: float, pss: float, lost: int = 0) -> Point:
+    return Point(
+        workers=workers, queue_runners=workers, max_servers=workers, delivered_per_s=rate,
+        delivered_mean_per_s=rate, accepted_per_s=rate + 1, p50_ms=100.0, p90_ms=200.0, p99_ms=300.0,
+        p99_9_ms=400.0, max_ms=500.0, sent=100, delivered=100 - lost, lost=lost, duplicated=0, errors=0,
+        amavis_rss_mib=150.0 * workers, amavis_private_mib=pss / 2, amavis_pss_mib=pss,
+        cpu_rx=0.1, cpu_amavis=0.9, cpu_clamd=0.05, cpu_tx=0.1,
+    )
 
 
 def test_the_report_has_fixed_columns_the_knee_and_a_summary(tmp_path: Path) -> None:
@@ -26,7 +29,7 @@ def test_the_report_has_fixed_columns_the_knee_and_a_summary(tmp_path: Path) -> 
     assert document["knee_workers"] == 2 and document["columns"] == COLUMNS
     summary = (tmp_path / "summary.md").read_text()
     assert "Knee: 2 workers reach 95% of the best throughput (9.6 msg/s)" in summary
-    assert "adds 80 MiB of private memory for at most 0.4 msg/s more" in summary
+    assert "adds 80 MiB of memory (PSS) for at most 0.4 msg/s more" in summary
     assert "Every accepted message arrived." in summary
     for plot in ("throughput.png", "latency.png"):
         assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
