@@ -59,9 +59,12 @@ def _summary(points: list[Point], meta: dict[str, object]) -> str:
                      f"{p.p99_ms:.0f} | {p.lost} | {p.amavis_rss_mib:.0f} | {p.amavis_pss_mib:.0f} | "
                      f"{p.cpu_amavis:.2f} |")
     lines += ["", f"Best throughput: {best.delivered_per_s:.1f} msg/s with {best.workers} workers."]
-    if knee_workers is not None:
+    most = max(points, key=lambda p: p.workers)
+    if knee_workers is not None and knee_workers == most.workers and len(points) > 1:
+        lines.append(f"Knee: not reached. Throughput still rises at {most.workers} workers, the most measured: "
+                     "sweep further.")
+    elif knee_workers is not None:
         at_knee = next(p for p in points if p.workers == knee_workers)
-        most = max(points, key=lambda p: p.workers)
         waste = most.amavis_pss_mib - at_knee.amavis_pss_mib
         lines.append(f"Knee: {knee_workers} workers reach 95% of the best throughput "
                      f"({at_knee.delivered_per_s:.1f} msg/s); going to {most.workers} workers adds "
