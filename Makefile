@@ -17,7 +17,7 @@ export RX_SUBMISSION_PORT ?= 5870
 export OFFICE_SMTP_PORT ?= 2526
 export SINK_API_PORT ?= 8025
 
-.PHONY: help prereqs base build up down logs test test-quick test-unit lint capacity capacity-quick clean clean-images
+.PHONY: help prereqs base build up down logs test test-quick test-unit lint capacity capacity-quick bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,7 +75,10 @@ capacity: build $(VENV)/.installed ## Capacity sweep: throughput/latency/memory 
 	$(VENV)/bin/python -m loadgen sweep $(LOADGEN_ARGS)
 
 capacity-quick: build $(VENV)/.installed ## A short sweep (1 2 4 workers, 20 s each): a first look in a few minutes
-	$(VENV)/bin/python -m loadgen sweep --workers "1 2 4" --window 20 --messages 1500 $(LOADGEN_ARGS)
+	$(VENV)/bin/python -m loadgen sweep --quick --messages 1500 $(LOADGEN_ARGS)
+
+bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
+	$(VENV)/bin/python -m loadgen bench $(LOADGEN_ARGS)
 
 clean: ## Remove this project's containers, networks and volumes (of every run, also failed ones)
 	@bash scripts/clean.sh

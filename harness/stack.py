@@ -51,9 +51,11 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None,
+                 extra_files: list[str] | None = None) -> None:
         """`env` sets compose variables (RX_QUEUE_RUNNERS, AMAVIS_MAX_SERVERS, ...) for this
-        stack; variables it does not set come from the caller's environment."""
+        stack; variables it does not set come from the caller's environment. `extra_files`
+        are compose files layered over compose.yaml (e.g. compose.tmpfs.yaml)."""
         self.project = project or f"testbed-{uuid.uuid4().hex[:8]}"
         self.settings = {
             "COMPOSE_PROJECT_NAME": self.project,
@@ -64,7 +66,7 @@ class Stack:
             "SINK_API_PORT": "",
             **(env or {}),
         }
-        self.compose = _Compose(REPO, compose_file_name="compose.yaml", wait=True)
+        self.compose = _Compose(REPO, compose_file_name=["compose.yaml", *(extra_files or [])], wait=True)
         self.compose.environment = {**os.environ, **self.settings}
         self.docker = docker.from_env()
 

@@ -81,10 +81,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.quick:
+        args.workers, args.window = [1, 2, 4], min(args.window, 20.0)
     settings = SweepSettings(window=args.window, warmup=args.warmup, sessions=args.sessions, drain=args.drain,
-                             queue_runners=args.queue_runners or None)
+                             queue_runners=args.queue_runners or None, spamassassin=not args.no_spamassassin,
+                             clamav=not args.no_clamav, tmpfs=args.tmpfs, amavis_memory=args.amavis_memory)
     plan = pregenerate(args.messages, _workload(args))
     directory = Path(args.reports) / timestamp()
+    generator = None
+    if args.bench_messages:
+        from loadgen.bench import run_bench
+
+        console.print("measuring the generator's own rate (loadgen bench)")
+        generator = run_bench(messages=args.bench_messages)
     console.print(f"sweep over workers {args.workers}: {settings.window:g} s per point; report in {directory}")
     points = []
     try:
@@ -101,10 +110,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 1
     meta = {"started": directory.name, "workers": args.workers, "window_s": settings.window,
             "warmup_s": settings.warmup, "messages": len(plan), "spam": args.spam, "virus": args.virus,
-            "description": f"workers {args.workers}, inflight load, {settings.window:g} s per point"}
+            "variant": settings.variant(),
+            "generator_msg_per_s": round(generator.ours_per_s) if generator else None,
+            "smtp_source_msg_per_s": round(generator.smtp_source_per_s) if generator else None,
+            "description": f"workers {args.workers}, inflight load, {settings.window:g} s per point, "
+                           f"amavisd-new {settings.variant()}"}
     write_report(points, directory, meta, plots=not args.no_plots)
     console.print((directory / "summary.md").read_text())
     return 0 if all(p.lost == 0 for p in points) else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from loadgen.bench import run_bench
+
+    result = run_bench(messages=args.bench_messages, sessions=args.sessions, size=args.size,
+                       processes=args.processes)
+    console.print(f"{result.messages} messages of {result.size} bytes over {result.sessions} reused sessions "
+                  f"into Postfix's smtp-sink on loopback:")
+    console.print(f"  loadgen ({result.processes} processes): {result.ours_per_s:8.0f} msg/s")
+    console.print(f"  smtp-source:              {result.smtp_source_per_s:8.0f} msg/s")
+    console.print(f"  ratio:                    {result.ratio:8.2f}  (target >= 0.5)")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -139,7 +165,20 @@ def parser() -> argparse.ArgumentParser:
     _add(sweep, "window", 30.0, float, "seconds of load per point, warm-up included")
     _add(sweep, "reports", "reports", str, "directory for reports/<timestamp>/")
     sweep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    sweep.add_argument("--quick", action="store_true", help="workers 1 2 4, 20 s each: a first look in ~3 min")
+    sweep.add_argument("--no-spamassassin", action="store_true", help="variant: amavisd-new without SpamAssassin")
+    sweep.add_argument("--no-clamav", action="store_true", help="variant: amavisd-new without ClamAV")
+    sweep.add_argument("--tmpfs", action="store_true", help="variant: amavisd-new's work directory on tmpfs")
+    _add(sweep, "amavis-memory", "0", str, "variant: memory limit of the amavisd-new container, e.g. 1g")
+    _add(sweep, "bench-messages", 10000, int, "messages for the generator's own rate before the sweep (0: skip)")
     sweep.set_defaults(handler=cmd_sweep)
+
+    bench = sub.add_parser("bench", help="the generator's own rate vs Postfix's smtp-source, into a null sink")
+    _add(bench, "bench-messages", 20000, int, "messages per measurement")
+    _add(bench, "sessions", 50, int, "concurrent reused SMTP sessions")
+    _add(bench, "size", 3300, int, "message size in bytes")
+    _add(bench, "processes", 2, int, "sender processes (one event loop each)")
+    bench.set_defaults(handler=cmd_bench)
     return top
 
 

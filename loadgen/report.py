@@ -70,6 +70,12 @@ def _summary(points: list[Point], meta: dict[str, object]) -> str:
                      f"({at_knee.delivered_per_s:.1f} msg/s); going to {most.workers} workers adds "
                      f"{waste:.0f} MiB of memory (PSS) for at most "
                      f"{best.delivered_per_s - at_knee.delivered_per_s:.1f} msg/s more.")
+    generator = meta.get("generator_msg_per_s")
+    if isinstance(generator, int | float) and generator:
+        fastest = max(p.accepted_per_s for p in points) or 1.0
+        lines.append(f"Generator headroom: it sends {generator:.0f} msg/s into a null sink, "
+                     f"{generator / fastest:.0f}x the fastest rate the chain accepted ({fastest:.1f} msg/s): "
+                     "the generator did not limit this run.")
     lost = sum(p.lost for p in points)
     lines.append("Every accepted message arrived." if lost == 0 else
                  f"**{lost} accepted messages never arrived: this run is not clean.**")

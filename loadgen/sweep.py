@@ -23,13 +23,26 @@ class SweepSettings:
     sessions: int = 4
     drain: float = 120
     queue_runners: int | None = None  # None: equal to the workers, as the document advises
+    spamassassin: bool = True
+    clamav: bool = True
+    tmpfs: bool = False  # amavisd-new's work directory on tmpfs
+    amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
+
+    def variant(self) -> str:
+        parts = [name for name, on in (("no SpamAssassin", not self.spamassassin), ("no ClamAV", not self.clamav),
+                                       ("tmpfs work dir", self.tmpfs)) if on]
+        if self.amavis_memory != "0":
+            parts.append(f"amavisd-new memory limit {self.amavis_memory}")
+        return ", ".join(parts) or "as shipped"
 
 
 def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
                   progress: Callable[[RunResult, int], None] = lambda r, a: None) -> Point:
     runners = settings.queue_runners or workers
-    env = {"RX_QUEUE_RUNNERS": str(runners), "AMAVIS_MAX_SERVERS": str(workers)}
-    with Stack(env=env) as stack:
+    env = {"RX_QUEUE_RUNNERS": str(runners), "AMAVIS_MAX_SERVERS": str(workers),
+           "AMAVIS_SPAM_CHECKS": "1" if settings.spamassassin else "0",
+           "AMAVIS_VIRUS_CHECKS": "1" if settings.clamav else "0", "AMAVIS_MEM_LIMIT": settings.amavis_memory}
+    with Stack(env=env, extra_files=["compose.tmpfs.yaml"] if settings.tmpfs else None) as stack:
         cpu_before = {service: stack.cpu_seconds(service) for service in MEASURED}
         result = run_load(plan, mode="inflight", injection=Injection(port=stack.office_port), sink=stack.sink,
                           duration=settings.window, warmup=settings.warmup, sessions=settings.sessions,

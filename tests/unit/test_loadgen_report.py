@@ -38,3 +38,9 @@ def test_the_report_has_fixed_columns_the_knee_and_a_summary(tmp_path: Path) -> 
 def test_a_run_that_lost_mail_says_so_loudly(tmp_path: Path) -> None:
     write_report([point(1, 5.0, 40, lost=3)], tmp_path, {}, plots=False)
     assert "**3 accepted messages never arrived: this run is not clean.**" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_summary_states_the_generators_headroom(tmp_path: Path) -> None:
+    write_report([point(1, 5.0, 40)], tmp_path, {"generator_msg_per_s": 6000}, plots=False)
+    assert "Generator headroom: it sends 6000 msg/s into a null sink, 1000x the fastest rate the chain accepted " \
+        "(6.0 msg/s)" in (tmp_path / "summary.md").read_text()
