@@ -14,18 +14,23 @@ from rich.console import Console
 from harness import SinkClient
 from loadgen.report import write_report
 from loadgen.runner import Injection, RunResult, run_load
+from loadgen.stats import steady_rate
 from loadgen.sweep import SweepSettings, measure_point, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
 
 console = Console(stderr=True)
 
 
+def _env_name(name: str) -> str:
+    return f"LOADGEN_{name.upper().replace('-', '_')}"
+
+
 def _env(name: str, default: object) -> str:
-    return os.environ.get(f"LOADGEN_{name.upper().replace('-', '_')}", str(default))
+    return os.environ.get(_env_name(name), str(default))
 
 
 def _add(parser: argparse.ArgumentParser, name: str, default: object, kind: type, help_text: str) -> None:
-    env_name = f"LOADGEN_{name.upper().replace('-', '_')}"
+    env_name = _env_name(name)
     parser.add_argument(f"--{name}", type=kind, default=kind(_env(name, default)),
                         help=f"{help_text} (default {default}; env {env_name})")
 
@@ -68,8 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                       inflight=args.inflight, drain=args.drain, progress=_progress())
     matched = result.matched()
     start, end = result.steady_window
-    from loadgen.stats import steady_rate
-
+    if result.plan_ran_out:
+        console.print(f"[yellow]all {len(plan)} messages were sent before {args.duration:g} s: "
+                      "raise --messages for a longer run[/]")
     console.print(f"accepted {result.tally.accepted} ({steady_rate(result.accepted_at, start, end):.1f}/s steady), "
                   f"delivered {matched.delivered} ({steady_rate(result.arrival_times(), start, end):.1f}/s steady), "
                   f"refused {dict(result.tally.replies)}")

@@ -45,7 +45,7 @@ class RunResult:
     scheduled: dict[str, float] = field(default_factory=dict)  # expected to arrive
     accepted_at: list[float] = field(default_factory=list)
     arrivals: dict[str, list[float]] = field(default_factory=dict)
-    not_sent: int = 0  # planned but not sent (stopped, or the plan ran out)
+    plan_ran_out: bool = False  # every planned message was sent before the duration ended
     interrupted: bool = False
 
     @property
@@ -133,7 +133,6 @@ async def _run(
     holder.append(result)
     queue: asyncio.Queue[tuple[Planned, float] | None] = asyncio.Queue(maxsize=sessions * 2)
     outstanding = 0
-    arrived_expected = 0
 
     def accepted(planned: Planned) -> None:
         nonlocal outstanding
@@ -149,8 +148,7 @@ async def _run(
         while index < len(plan) and time.time() < deadline:
             if time.time() >= next_poll:
                 arrived = watcher.poll()
-                arrived_expected = sum(1 for m in result.scheduled if m in watcher.arrivals)
-                outstanding = len(result.scheduled) - arrived_expected
+                outstanding = sum(1 for m in result.scheduled if m not in watcher.arrivals)
                 result.arrivals = watcher.arrivals
                 progress(result, arrived)
                 next_poll = time.time() + 0.25
@@ -166,11 +164,11 @@ async def _run(
                 continue
             else:
                 due = time.time()
-            await queue.put((plan[index], due if mode == "open" else time.time()))
+            await queue.put((plan[index], due))
             index += 1
     except asyncio.CancelledError:  # Ctrl-C: stop offering load, keep what was measured
         result.interrupted = True
-    result.not_sent = len(plan) - index if index < len(plan) and time.time() < deadline else 0
+    result.plan_ran_out = index == len(plan) and time.time() < deadline
     result.load_ended = time.time()
     for _ in workers:
         await queue.put(None)

@@ -1,5 +1,6 @@
 """The capacity sweep: for each worker count, a fresh chain, saturated, measured."""
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
         busy = max(result.load_ended - result.started, 1e-9)
         cpu = {service: (stack.cpu_seconds(service) - cpu_before[service]) / busy for service in MEASURED}
         memory = stack.process_memory("amavis", "amavisd (")
+    if result.plan_ran_out:  # the point is still measured, over a shorter window
+        print(f"warning: all {len(plan)} pre-generated messages were sent before the {settings.window:g} s window "
+              "ended; raise --messages", file=sys.stderr)
     matched = result.matched()
     start, end = result.steady_window
     latency = matched.latency.summary()
