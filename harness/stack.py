@@ -120,13 +120,16 @@ class Stack:
         state = container.attrs["State"]
         return state.get("Health", {}).get("Status") or state["Status"]
 
-    def exec(self, service: str, command: list[str], *, user: str = "root") -> str:
+    def exec_bytes(self, service: str, command: list[str], *, user: str = "root") -> bytes:
         """Run a command in a service's container; a non-zero exit raises with its output."""
         code, output = self.container(service).exec_run(command, user=user)
-        text = output.decode(errors="replace")
         if code != 0:
-            raise StackError(f"{service}: {' '.join(command)} exited {code}:\n{text}")
-        return text
+            raise StackError(f"{service}: {' '.join(command)} exited {code}:\n{output.decode(errors='replace')}")
+        return bytes(output)
+
+    def exec(self, service: str, command: list[str], *, user: str = "root") -> str:
+        """exec_bytes, decoded."""
+        return self.exec_bytes(service, command, user=user).decode(errors="replace")
 
     def logs(self, service: str, *, tail: int | str = "all") -> str:
         return self.container(service).logs(tail=tail).decode(errors="replace")
@@ -208,6 +211,25 @@ class Stack:
                 return [message_from_bytes(m.as_bytes(), policy=default_policy) for m in box]  # type: ignore[misc]
             finally:
                 box.close()
+
+    def read_mailboxes(self, offsets: dict[str, int]) -> dict[str, tuple[int, bytes]]:
+        """For each user, the size of /var/mail/<user> and its bytes from the given offset
+        (from 0 if the mailbox shrank): one exec for all, so it can be polled under load."""
+        script = (
+            'for spec; do user=${spec%%=*}; offset=${spec#*=}; box=/var/mail/$user; size=0; '
+            '[ -f "$box" ] && size=$(stat -c %s "$box"); [ "$size" -lt "$offset" ] && offset=0; '
+            'printf "%s %s %s\\n" "$user" "$size" $((size - offset)); '
+            '[ "$size" -gt "$offset" ] && tail -c +$((offset + 1)) "$box" | head -c $((size - offset)); done; true'
+        )
+        users = [f"{user}={offset}" for user, offset in offsets.items()]
+        raw = self.exec_bytes("tx", ["sh", "-c", script, "sh", *users])
+        boxes, position = {}, 0
+        while position < len(raw):  # "<user> <size> <count>\n" then <count> bytes, per user
+            end = raw.index(b"\n", position)
+            user, size, count = raw[position:end].decode().split()
+            position = end + 1 + int(count)
+            boxes[user] = (int(size), raw[end + 1:position])
+        return boxes
 
     def rx_queue(self) -> list[QueueEntry]:
         return parse_mailq(self.exec("rx", ["mailq", f"-C{RX_CF}"]))

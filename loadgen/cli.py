@@ -6,14 +6,16 @@ Every option has an environment variable twin (LOADGEN_<OPTION>), and a default.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from rich.console import Console
 
-from harness import SinkClient
+from harness import SinkClient, Stack
+from harness.sample import SUBMISSION_LOGIN
+from loadgen.arrivals import watchers_for
+from loadgen.live import Progress
 from loadgen.report import write_report
-from loadgen.runner import Injection, RunResult, run_load
+from loadgen.runner import injections, run_load
 from loadgen.stats import steady_rate
 from loadgen.sweep import SweepSettings, measure_point, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
@@ -45,32 +47,21 @@ def _workers(text: str) -> list[int]:
     return counts
 
 
-def _progress():  # type: ignore[no-untyped-def]
-    """A progress line every 2 s: sent, accepted, arrived, errors, rate."""
-    last = [0.0]
-
-    def show(result: RunResult, arrived: int) -> None:
-        if time.time() - last[0] < 2:
-            return
-        last[0] = time.time()
-        elapsed = time.time() - result.started
-        console.print(f"  {elapsed:5.0f} s  sent {result.sent}  accepted {result.tally.accepted}  "
-                      f"arrived {arrived}  errors {result.tally.errors}  "
-                      f"({result.tally.accepted / max(elapsed, 1e-9):.1f} accepted/s)")
-
-    return show
-
-
 def _workload(args: argparse.Namespace) -> Workload:
-    return Workload(mix=Mix(spam=args.spam, virus=args.virus), median_size=args.median_size, seed=args.seed)
+    return Workload(mix=Mix(spam=args.spam, virus=args.virus), median_size=args.median_size, seed=args.seed,
+                    local_share=args.local_share, submission_share=args.submission_share)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     plan = pregenerate(args.messages, _workload(args))
-    console.print(f"pre-generated {len(plan)} messages; {args.mode} load on 127.0.0.1:{args.port}")
-    result = run_load(plan, mode=args.mode, injection=Injection(port=args.port), sink=SinkClient(args.sink_url),
-                      duration=args.duration, warmup=args.warmup, rate=args.rate, sessions=args.sessions,
-                      inflight=args.inflight, drain=args.drain, progress=_progress())
+    console.print(f"pre-generated {len(plan)} messages; {args.mode} load on 127.0.0.1:{args.port}"
+                  + (f" and {args.submission_port} (submission)" if args.submission_share else ""))
+    watchers = watchers_for(plan, SinkClient(args.sink_url), Stack(project=args.project))
+    with Progress(console, f"{args.mode} load") as progress:
+        result = run_load(plan, mode=args.mode, watchers=watchers,
+                          injections=injections(args.port, args.submission_port, SUBMISSION_LOGIN),
+                          duration=args.duration, warmup=args.warmup, rate=args.rate,
+                          sessions=args.sessions, inflight=args.inflight, drain=args.drain, progress=progress)
     matched = result.matched()
     start, end = result.steady_window
     if result.plan_ran_out:
@@ -105,7 +96,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         for workers in args.workers:
             console.print(f"[bold]{workers} workers[/]: starting a chain")
-            points.append(measure_point(workers, plan, settings, progress=_progress()))
+            with Progress(console, f"{workers} workers") as progress:
+                points.append(measure_point(workers, plan, settings, progress=progress))
             p = points[-1]
             console.print(f"  -> {p.delivered_per_s:.1f} delivered/s, p50 {p.p50_ms:.0f} ms, "
                           f"p99 {p.p99_ms:.0f} ms, lost {p.lost}, amavisd-new {p.amavis_rss_mib:.0f} MiB RSS")
@@ -149,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
         _add(p, "virus", 0.0, float, "share of EICAR viruses")
         _add(p, "median-size", 4000, int, "median message size in bytes")
         _add(p, "seed", 1, int, "random seed of the workload")
+        _add(p, "local-share", 0.0, float, "share of messages to local mailboxes at MTA-TX (the rest: remote)")
+        _add(p, "submission-share", 0.0, float, "share injected on 587 with STARTTLS+AUTH (the rest: port 25)")
         _add(p, "warmup", 5.0, float, "seconds excluded from steady-state figures")
         _add(p, "sessions", 4, int, "concurrent SMTP sessions")
         _add(p, "drain", 120.0, float, "seconds to wait for accepted mail after the load")
@@ -160,6 +154,8 @@ def parser() -> argparse.ArgumentParser:
     _add(run, "inflight", 20, int, "inflight mode: messages in flight end to end")
     _add(run, "duration", 30.0, float, "seconds of load")
     _add(run, "port", 2526, int, "SMTP port that MTA-RX relays for (make up's LAN port)")
+    _add(run, "submission-port", 5870, int, "MTA-RX's submission port (make up's)")
+    _add(run, "project", "testbed", str, "compose project of the chain, to read its mailboxes (make up's)")
     _add(run, "sink-url", "http://127.0.0.1:8025", str, "the sink's API")
     run.set_defaults(handler=cmd_run)
 

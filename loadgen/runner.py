@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import aiosmtplib
 
-from harness import SinkClient
+from loadgen.arrivals import Arrivals, MailboxWatcher, SinkWatcher
 from loadgen.matching import Matched, match
 from loadgen.schedule import open_loop_offsets
 from loadgen.stats import Tally
 from loadgen.workload import Planned
 
-__all__ = ["Injection", "RunResult", "run_load", "send_one"]
+__all__ = ["Injection", "RunResult", "injections", "run_load", "send_one"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Injection:
     port: int
     starttls: bool = False
     login: tuple[str, str] | None = None
+
+
+def injections(smtp_port: int, submission_port: int, login: tuple[str, str]) -> dict[str, "Injection"]:
+    """Planned.via -> where to send it."""
+    return {"smtp": Injection(smtp_port), "submission": Injection(submission_port, starttls=True, login=login)}
 
 
 @dataclass
@@ -44,7 +49,7 @@ class RunResult:
     sent: int = 0
     scheduled: dict[str, float] = field(default_factory=dict)  # expected to arrive
     accepted_at: list[float] = field(default_factory=list)
-    arrivals: dict[str, list[float]] = field(default_factory=dict)
+    arrivals: Arrivals = field(default_factory=dict)
     plan_ran_out: bool = False  # every planned message was sent before the duration ended
     interrupted: bool = False
 
@@ -57,21 +62,6 @@ class RunResult:
 
     def matched(self) -> Matched:
         return match(self.scheduled, self.arrivals)
-
-
-class _Sink:
-    """Follows the sink's arrivals incrementally (by ID), keeping first-seen timestamps."""
-
-    def __init__(self, client: SinkClient) -> None:
-        self.client = client
-        self.last_id = 0
-        self.arrivals: dict[str, list[float]] = {}
-
-    def poll(self) -> int:
-        for item in self.client.messages(since=self.last_id):
-            self.last_id = max(self.last_id, item.id)
-            self.arrivals.setdefault(item.message_id, []).append(item.received)
-        return len(self.arrivals)
 
 
 async def send_one(client: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
@@ -120,18 +110,33 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
             await client.quit()
 
 
+def _split_sessions(plan: list[Planned], sessions: int) -> dict[str, int]:
+    """Sessions per injection point, in proportion to the messages planned for it (at
+    least one each that has any)."""
+    counts = {via: sum(1 for p in plan if p.via == via) for via in sorted({p.via for p in plan})}
+    split = {via: max(1, round(sessions * n / len(plan))) for via, n in counts.items()}
+    if len(split) > 1 and sum(split.values()) > sessions:  # keep the total unless one each is needed
+        largest = max(split, key=split.__getitem__)
+        split[largest] = max(1, split[largest] - (sum(split.values()) - sessions))
+    return split
+
+
 async def _run(
-    plan: list[Planned], *, mode: str, injection: Injection, sink: SinkClient, duration: float, warmup: float,
-    rate: float, sessions: int, inflight: int, drain: float, progress: Callable[[RunResult, int], None],
-    holder: list[RunResult],
+    plan: list[Planned], *, mode: str, injections: dict[str, Injection], watchers: list[SinkWatcher | MailboxWatcher],
+    duration: float, warmup: float, rate: float, sessions: int, inflight: int, drain: float,
+    progress: Callable[[RunResult, int], None], holder: list[RunResult],
 ) -> RunResult:
-    watcher = _Sink(sink)
-    watcher.poll()
-    watcher.arrivals.clear()  # only this run's arrivals count
     now = time.time()
     result = RunResult(mode=mode, started=now, load_ended=now, ended=now, warmup=warmup)
     holder.append(result)
-    queue: asyncio.Queue[tuple[Planned, float] | None] = asyncio.Queue(maxsize=sessions * 2)
+
+    def poll(force: bool = False) -> None:
+        for watcher in watchers:
+            watcher.poll(result.arrivals, force=force)
+
+    split = _split_sessions(plan, sessions)
+    queues: dict[str, asyncio.Queue[tuple[Planned, float] | None]] = {
+        via: asyncio.Queue(maxsize=n * 2) for via, n in split.items()}
     outstanding = 0
 
     def accepted(planned: Planned) -> None:
@@ -139,7 +144,8 @@ async def _run(
         if planned.expect_delivery:
             outstanding += 1
 
-    workers = [asyncio.create_task(_sender(injection, queue, result, accepted)) for _ in range(sessions)]
+    workers = [asyncio.create_task(_sender(injections[via], queues[via], result, accepted))
+               for via, n in split.items() for _ in range(n)]
     deadline = result.started + duration
     offsets = open_loop_offsets(rate, duration) if mode == "open" else []
     next_poll = 0.0
@@ -147,10 +153,9 @@ async def _run(
     try:
         while index < len(plan) and time.time() < deadline:
             if time.time() >= next_poll:
-                arrived = watcher.poll()
-                outstanding = sum(1 for m in result.scheduled if m not in watcher.arrivals)
-                result.arrivals = watcher.arrivals
-                progress(result, arrived)
+                poll()
+                outstanding = sum(1 for m in result.scheduled if m not in result.arrivals)
+                progress(result, len(result.arrivals))
                 next_poll = time.time() + 0.25
             if mode == "open":
                 if index >= len(offsets):
@@ -159,43 +164,48 @@ async def _run(
                 if (wait := due - time.time()) > 0:
                     await asyncio.sleep(min(wait, 0.25))
                     continue
-            elif mode == "inflight" and outstanding + queue.qsize() >= inflight:
+            elif mode == "inflight" and outstanding + sum(q.qsize() for q in queues.values()) >= inflight:
                 await asyncio.sleep(0.02)
                 continue
             else:
                 due = time.time()
-            await queue.put((plan[index], due))
+            await queues[plan[index].via].put((plan[index], due))
             index += 1
     except asyncio.CancelledError:  # Ctrl-C: stop offering load, keep what was measured
         result.interrupted = True
     result.plan_ran_out = index == len(plan) and time.time() < deadline
     result.load_ended = time.time()
-    for _ in workers:
-        await queue.put(None)
+    for via, n in split.items():
+        for _ in range(n):
+            await queues[via].put(None)
     await asyncio.gather(*workers, return_exceptions=True)
     # Drain: wait (bounded) for everything accepted to arrive; not after Ctrl-C.
     drain_deadline = time.time() + (0 if result.interrupted else drain)
-    while time.time() < drain_deadline and any(m not in watcher.arrivals for m in result.scheduled):
-        progress(result, watcher.poll())
+    while time.time() < drain_deadline and any(m not in result.arrivals for m in result.scheduled):
+        poll()
+        progress(result, len(result.arrivals))
         await asyncio.sleep(0.25)
-    watcher.poll()
-    result.arrivals = watcher.arrivals
+    poll(force=True)
     result.ended = time.time()
     return result
 
 
-def run_load(plan: list[Planned], *, mode: str, injection: Injection, sink: SinkClient, duration: float,
-             warmup: float = 5, rate: float = 10, sessions: int = 4, inflight: int = 20, drain: float = 120,
+def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection],
+             watchers: list[SinkWatcher | MailboxWatcher], duration: float, warmup: float = 5, rate: float = 10,
+             sessions: int = 4, inflight: int = 20, drain: float = 120,
              progress: Callable[[RunResult, int], None] = lambda result, arrived: None) -> RunResult:
-    """Offer load from `plan` for `duration` seconds, then wait up to `drain` seconds for
-    the accepted messages to arrive. Ctrl-C ends the load early; the result still counts."""
+    """Offer load from `plan` for `duration` seconds, each message through
+    injections[message.via], then wait up to `drain` seconds for the accepted messages to
+    show up at the watchers. Ctrl-C ends the load early; the result still counts."""
     if mode not in ("open", "closed", "inflight"):
         raise ValueError(f"mode must be open, closed or inflight, not {mode!r}")
+    if missing := {p.via for p in plan} - injections.keys():
+        raise ValueError(f"no injection point for {sorted(missing)}")
     holder: list[RunResult] = []
     try:
-        return asyncio.run(_run(plan, mode=mode, injection=injection, sink=sink, duration=duration, warmup=warmup,
-                                rate=rate, sessions=sessions, inflight=inflight, drain=drain, progress=progress,
-                                holder=holder))
+        return asyncio.run(_run(plan, mode=mode, injections=injections, watchers=watchers, duration=duration,
+                                warmup=warmup, rate=rate, sessions=sessions, inflight=inflight, drain=drain,
+                                progress=progress, holder=holder))
     except KeyboardInterrupt:
         if not holder:
             raise

@@ -6,11 +6,12 @@ from email.message import EmailMessage
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
+from harness.sample import LOCAL_DOMAIN, LOCAL_USERS, REMOTE_DOMAIN
 
 __all__ = ["Mix", "Planned", "Workload", "pregenerate"]
 
-REMOTE_DOMAIN = "remote.example"
-LOCAL_SENDER = "loadgen@testbed.example"
+LOCAL_RECIPIENTS = tuple(u for u in LOCAL_USERS if u != "carol")  # carol, a spam lover, would get spam
+LOCAL_SENDER = f"loadgen@{LOCAL_DOMAIN}"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,14 @@ class Workload:
     median_size: int = 4_000  # bytes; sizes are log-normal, most well under 30 KB
     max_size: int = 1_000_000
     attachment_share: float = 0.1
+    local_share: float = 0.0  # to MTA-TX's mailboxes; the rest to remote recipients (the sink)
+    submission_share: float = 0.0  # injected on 587 with STARTTLS and AUTH; the rest on 25
     seed: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("attachment_share", "local_share", "submission_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name.replace('_', '-')} must be between 0 and 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,17 @@ class Planned:
     sender: str
     recipient: str
     data: bytes
+    via: str = "smtp"  # smtp (port 25) | submission (587)
 
     @property
     def expect_delivery(self) -> bool:
         return self.kind == "ham"
+
+    @property
+    def mailbox(self) -> str | None:
+        """The local user whose mailbox receives it; None for a remote recipient."""
+        user, _, domain = self.recipient.partition("@")
+        return user if domain == LOCAL_DOMAIN else None
 
 
 def _size(rng: random.Random, workload: Workload) -> int:
@@ -67,15 +82,19 @@ def _message(rng: random.Random, workload: Workload, seq: int, kind: str, rcpt: 
 
 
 def pregenerate(count: int, workload: Workload) -> list[Planned]:
-    """`count` messages to remote recipients (they arrive at the sink, which timestamps
-    each arrival), tagged with their sequence number and a unique Message-ID."""
+    """`count` messages, tagged with their sequence number and a unique Message-ID, to
+    remote recipients (they arrive at the sink) or local ones (MTA-TX's mailboxes)."""
     rng = random.Random(workload.seed)
     planned = []
     for seq in range(count):
         roll = rng.random()
         spam, virus = workload.mix.spam, workload.mix.virus
         kind = "spam" if roll < spam else "virus" if roll < spam + virus else "ham"
-        rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
+        if rng.random() < workload.local_share:
+            rcpt = f"{LOCAL_RECIPIENTS[seq % len(LOCAL_RECIPIENTS)]}@{LOCAL_DOMAIN}"
+        else:
+            rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
+        via = "submission" if rng.random() < workload.submission_share else "smtp"
         message = _message(rng, workload, seq, kind, rcpt)
-        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, message.as_bytes()))
+        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, message.as_bytes(), via))
     return planned

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import pytest
 
 from harness import Stack
+from harness.sample import LOCAL_DOMAIN, REMOTE_DOMAIN
 
-LOCAL_DOMAIN = "testbed.example"
-REMOTE_DOMAIN = "remote.example"
+__all__ = ["LOCAL_DOMAIN", "OUTSIDE_SENDER", "REMOTE_DOMAIN"]
 OUTSIDE_SENDER = f"someone@{REMOTE_DOMAIN}"
 
 

@@ -1,4 +1,5 @@
-"""A tiny capacity sweep end to end: two points, a few seconds each, every message counted."""
+"""A tiny capacity sweep end to end: two points, a few seconds each, every message counted,
+whether it went in on 25 or 587 and out to the sink or a local mailbox."""
 
 import csv
 import json
@@ -13,7 +14,8 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 def test_a_tiny_sweep_writes_its_report_and_accounts_for_every_message(tmp_path: Path) -> None:
     code = main(["sweep", "--workers", "1 2", "--window", "12", "--warmup", "2", "--messages", "400",
-                 "--drain", "90", "--bench-messages", "0", "--reports", str(tmp_path)])
+                 "--drain", "90", "--bench-messages", "0", "--reports", str(tmp_path),
+                 "--local-share", "0.3", "--submission-share", "0.3"])
     (report,) = tmp_path.iterdir()
     assert code == 0, (report / "summary.md").read_text()
     with (report / "points.csv").open() as rows:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
+from harness.sample import LOCAL_USERS as USERS
 from harness.smtp import send_message_async
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
 
 pytestmark = pytest.mark.chain
 
 SMTP_MAILER_MAXMSGS = 10  # thishost-rx.mc
-USERS = ("alice", "bob", "carol", "dave")
 
 
 @pytest.fixture

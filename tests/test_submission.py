@@ -5,12 +5,13 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from harness.codes import S550_MAILBOX_UNAVAILABLE
+from harness.sample import SUBMISSION_LOGIN
 from harness.smtp import ehlo_keywords
-from tests.conftest import LOCAL_DOMAIN, REMOTE_DOMAIN
+from tests.conftest import REMOTE_DOMAIN
 
 pytestmark = pytest.mark.chain
 
-USER, PASSWORD = f"alice@{LOCAL_DOMAIN}", "alice-secret"  # config/sample/rx/sasl-users
+USER, PASSWORD = SUBMISSION_LOGIN
 
 
 def test_submission_offers_starttls_and_offers_auth_only_inside_tls(stack: Stack) -> None:
