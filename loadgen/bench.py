@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from loadgen.runner import send_one
+from loadgen.wire import on_the_wire, send_one
 
 __all__ = ["BenchResult", "run_bench"]
 
@@ -61,7 +61,7 @@ def _message(size: int) -> bytes:
     return head + (line * (size // len(line) + 1))[: max(0, size - len(head))]
 
 
-async def _blast(port: int, count: int, sessions: int, data: bytes) -> None:
+async def _blast(port: int, count: int, sessions: int, wire: bytes) -> None:
     remaining = [count]
 
     async def session() -> None:
@@ -69,7 +69,7 @@ async def _blast(port: int, count: int, sessions: int, data: bytes) -> None:
         await client.connect()
         while remaining[0] > 0:
             remaining[0] -= 1
-            await send_one(client, SENDER, RECIPIENT, data)
+            await send_one(client, SENDER, RECIPIENT, wire)
         with contextlib.suppress(aiosmtplib.SMTPException):
             await client.quit()
 
@@ -80,9 +80,9 @@ def _worker(port: int, count: int, sessions: int, size: int) -> None:
     try:
         import uvloop
 
-        uvloop.run(_blast(port, count, sessions, _message(size)))
+        uvloop.run(_blast(port, count, sessions, on_the_wire(_message(size))))
     except ImportError:
-        asyncio.run(_blast(port, count, sessions, _message(size)))
+        asyncio.run(_blast(port, count, sessions, on_the_wire(_message(size))))
 
 
 def _ours(port: int, messages: int, sessions: int, size: int, processes: int) -> float:

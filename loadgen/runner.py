@@ -19,9 +19,10 @@ from loadgen.arrivals import Arrivals, MailboxWatcher, SinkWatcher
 from loadgen.matching import Matched, match
 from loadgen.schedule import open_loop_offsets
 from loadgen.stats import Tally
+from loadgen.wire import send_one
 from loadgen.workload import Planned
 
-__all__ = ["Injection", "RunResult", "injections", "run_load", "send_one"]
+__all__ = ["Injection", "RunResult", "injections", "run_load"]
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,6 @@ class RunResult:
         return match(self.scheduled, self.arrivals)
 
 
-async def send_one(client: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
-    """One transaction on an open session. MAIL and RCPT go through execute_command with
-    the addresses as given: aiosmtplib's sendmail() would parse every address with the
-    email package first, a third of the sender's CPU in `loadgen bench`."""
-    if client.last_ehlo_response is None:
-        await client.ehlo()  # else data() would say EHLO itself, mid-transaction
-    for verb, argument in ((b"MAIL", f"FROM:<{sender}>"), (b"RCPT", f"TO:<{recipient}>")):
-        reply = await client.execute_command(verb, argument.encode())
-        if reply.code not in (250, 251):
-            await client.rset()
-            raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
-    await client.data(data)
-
-
 async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, float] | None]", result: RunResult,
                   on_accept: Callable[[Planned], None]) -> None:
     """One SMTP session, reused for many messages; reconnects after an error."""
@@ -94,7 +81,7 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
                 if injection.login:
                     await client.login(*injection.login)
             result.sent += 1
-            await send_one(client, planned.sender, planned.recipient, planned.data)
+            await send_one(client, planned.sender, planned.recipient, planned.wire)
             result.tally.accepted += 1
             result.accepted_at.append(time.time())
             if planned.expect_delivery:

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
 from harness.sample import LOCAL_DOMAIN, LOCAL_USERS, REMOTE_DOMAIN
+from loadgen.wire import on_the_wire
 
 __all__ = ["Mix", "Planned", "Workload", "pregenerate"]
 
@@ -52,6 +53,7 @@ class Planned:
     recipient: str
     data: bytes
     via: str = "smtp"  # smtp (port 25) | submission (587)
+    wire: bytes = b""  # data as DATA sends it (on_the_wire), made by pregenerate
 
     @property
     def expect_delivery(self) -> bool:
@@ -96,5 +98,6 @@ def pregenerate(count: int, workload: Workload) -> list[Planned]:
             rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
         via = "submission" if rng.random() < workload.submission_share else "smtp"
         message = _message(rng, workload, seq, kind, rcpt)
-        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, message.as_bytes(), via))
+        data = message.as_bytes()
+        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, data, via, on_the_wire(data)))
     return planned

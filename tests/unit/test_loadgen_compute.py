@@ -6,6 +6,7 @@ from loadgen.knee import knee
 from loadgen.matching import match
 from loadgen.schedule import open_loop_offsets
 from loadgen.stats import Latency, per_second, steady_rate
+from loadgen.wire import on_the_wire
 from loadgen.workload import Mix, Workload, pregenerate
 
 
@@ -76,3 +77,8 @@ def test_pregenerated_messages_are_unique_tagged_and_follow_the_mix() -> None:
 def test_a_mix_over_one_is_refused() -> None:
     with pytest.raises(ValueError, match="sum to <= 1"):
         Mix(spam=0.7, virus=0.5)
+
+
+def test_a_message_on_the_wire_has_crlf_doubled_leading_dots_and_the_final_dot() -> None:
+    assert on_the_wire(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"
+    assert on_the_wire(b".\r\n") == b"..\r\n.\r\n"
