@@ -111,7 +111,7 @@ def _split_sessions(plan: list[Planned], sessions: int) -> dict[str, int]:
 async def _run(
     plan: list[Planned], *, mode: str, injections: dict[str, Injection], watchers: list[SinkWatcher | MailboxWatcher],
     duration: float, warmup: float, rate: float, sessions: int, inflight: int, drain: float,
-    progress: Callable[[RunResult, int], None], holder: list[RunResult],
+    progress: Callable[[RunResult, int], None], stop: Callable[[], bool], holder: list[RunResult],
 ) -> RunResult:
     now = time.time()
     result = RunResult(mode=mode, started=now, load_ended=now, ended=now, warmup=warmup)
@@ -138,7 +138,7 @@ async def _run(
     next_poll = 0.0
     index = 0
     try:
-        while index < len(plan) and time.time() < deadline:
+        while index < len(plan) and time.time() < deadline and not stop():
             if time.time() >= next_poll:
                 poll()
                 outstanding = sum(1 for m in result.scheduled if m not in result.arrivals)
@@ -180,10 +180,12 @@ async def _run(
 def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection],
              watchers: list[SinkWatcher | MailboxWatcher], duration: float, warmup: float = 5, rate: float = 10,
              sessions: int = 4, inflight: int = 20, drain: float = 120,
-             progress: Callable[[RunResult, int], None] = lambda result, arrived: None) -> RunResult:
-    """Offer load from `plan` for `duration` seconds, each message through
-    injections[message.via], then wait up to `drain` seconds for the accepted messages to
-    show up at the watchers. Ctrl-C ends the load early; the result still counts."""
+             progress: Callable[[RunResult, int], None] = lambda result, arrived: None,
+             stop: Callable[[], bool] = lambda: False) -> RunResult:
+    """Offer load from `plan` for `duration` seconds (or until stop() says so), each
+    message through injections[message.via], then wait up to `drain` seconds for the
+    accepted messages to show up at the watchers. Ctrl-C ends the load early; the result
+    still counts."""
     if mode not in ("open", "closed", "inflight"):
         raise ValueError(f"mode must be open, closed or inflight, not {mode!r}")
     if missing := {p.via for p in plan} - injections.keys():
@@ -192,7 +194,7 @@ def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection]
     try:
         return asyncio.run(_run(plan, mode=mode, injections=injections, watchers=watchers, duration=duration,
                                 warmup=warmup, rate=rate, sessions=sessions, inflight=inflight, drain=drain,
-                                progress=progress, holder=holder))
+                                progress=progress, stop=stop, holder=holder))
     except KeyboardInterrupt:
         if not holder:
             raise
