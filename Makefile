@@ -1,8 +1,11 @@
 # Dual-MTA testbed: sendmail MTA-RX -> amavisd-new -> sendmail MTA-TX, in containers.
 # `make` lists the targets. Settings (override on the command line or in the environment):
+#   CONFIG=folder          the configuration under test (default config/sample): .mc files,
+#                          maps, amavisd-new snippets, policy.toml; missing files come from
+#                          the sample (harness/configfolder.py lists the layout)
 #   BASE=auto|pull|local   base image: official debian:trixie-slim, or built with debootstrap
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
-#   RX_QUEUE_RUNNERS=2 AMAVIS_MAX_SERVERS=2                                             (make up)
+#   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
 #   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity)
 
@@ -17,7 +20,19 @@ export RX_SUBMISSION_PORT ?= 5870
 export OFFICE_SMTP_PORT ?= 2526
 export SINK_API_PORT ?= 8025
 
-.PHONY: help prereqs base build up down logs test test-quick test-unit lint capacity capacity-quick bench clean clean-images
+# The configuration under test, assembled over the sample into .build/config/<id>; its
+# images are tagged per configuration so switching back and forth does not rebuild.
+CONFIG ?= config/sample
+CONFIG_ID := $(shell printf '%s' '$(notdir $(abspath $(CONFIG)))' | tr -c 'A-Za-z0-9_.-' _)-$(shell printf '%s' '$(abspath $(CONFIG))' | md5sum | cut -c1-6)
+export TESTBED_SOURCE_CONFIG := $(abspath $(CONFIG))
+export TESTBED_CONFIG := .build/config/$(CONFIG_ID)
+export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
+export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG))),latest,$(shell printf '%s' 'cfg-$(CONFIG_ID)' | tr A-Z a-z))
+
+# JUnit XML for CI systems, and a Markdown summary fit for a pull-request comment.
+REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
+
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-unit lint capacity capacity-quick bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,8 +44,14 @@ base: prereqs ## Make the base image (pulled, or built once with debootstrap)
 	@mkdir -p .build && bash scripts/base-image.sh >.build/base-image.tmp && mv .build/base-image.tmp .build/base-image
 	@echo "base image: $$(cat .build/base-image)"
 
-build: base ## Build the images of the chain
+config: $(VENV)/.installed ## Assemble CONFIG over the sample; print which file came from where
+	@$(VENV)/bin/python -m harness.configfolder $(CONFIG) $(TESTBED_CONFIG)
+
+build: base config ## Build the images of the chain (from CONFIG)
 	TESTBED_BASE_IMAGE=$$(cat .build/base-image) docker compose build --quiet
+
+lint-config: build ## Check CONFIG: policy.toml, m4 and sendmail's config test, amavisd-new's config, policy vs config
+	@$(VENV)/bin/python -m harness.lint
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@bash scripts/host-prereqs.sh --python-only
@@ -38,7 +59,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $@
 
-up: build ## Run the chain for a person to poke at (prints where to send mail)
+up: lint-config ## Run the chain for a person to poke at (prints where to send mail)
 	@# Our own running chain holds these ports; only someone else's is a conflict.
 	@[ -n "$$(docker compose ps --quiet 2>/dev/null)" ] || \
 	  bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
@@ -59,11 +80,14 @@ down: ## Stop the chain of `make up` and remove its containers, networks and vol
 logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
-test: build $(VENV)/.installed ## Build, then run the whole suite (unit + chain) against a fresh chain
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
+	$(VENV)/bin/pytest -m "not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
 
-test-quick: build $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
-	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
+	$(VENV)/bin/pytest -m "not slow and not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
+
+test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)
+	$(VENV)/bin/pytest -m faults $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
@@ -71,10 +95,10 @@ test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
 	$(VENV)/bin/ruff check harness loadgen tests images/sink
 
-capacity: build $(VENV)/.installed ## Capacity sweep: throughput/latency/memory vs workers -> reports/<time>/
+capacity: lint-config $(VENV)/.installed ## Capacity sweep: throughput/latency/memory vs workers -> reports/<time>/
 	$(VENV)/bin/python -m loadgen sweep $(LOADGEN_ARGS)
 
-capacity-quick: build $(VENV)/.installed ## A short sweep (1 2 4 workers, 20 s each): a first look in a few minutes
+capacity-quick: lint-config $(VENV)/.installed ## A short sweep (1 2 4 workers, 20 s each): a first look in a few minutes
 	$(VENV)/bin/python -m loadgen sweep --quick --messages 1500 $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink

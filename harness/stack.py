@@ -122,7 +122,10 @@ class Stack:
 
     def exec_bytes(self, service: str, command: list[str], *, user: str = "root") -> bytes:
         """Run a command in a service's container; a non-zero exit raises with its output."""
-        code, output = self.container(service).exec_run(command, user=user)
+        try:
+            code, output = self.container(service).exec_run(command, user=user)
+        except docker.errors.APIError as refused:  # e.g. the container is not running (now)
+            raise StackError(f"{service}: cannot run {' '.join(command)}: {refused.explanation}") from None
         if code != 0:
             raise StackError(f"{service}: {' '.join(command)} exited {code}:\n{output.decode(errors='replace')}")
         return bytes(output)
@@ -131,8 +134,10 @@ class Stack:
         """exec_bytes, decoded."""
         return self.exec_bytes(service, command, user=user).decode(errors="replace")
 
-    def logs(self, service: str, *, tail: int | str = "all") -> str:
-        return self.container(service).logs(tail=tail).decode(errors="replace")
+    def logs(self, service: str, *, tail: int | str = "all", since: float | None = None) -> str:
+        """The service's log; `since` (epoch seconds): only lines from then on (to the second)."""
+        extra = {"since": int(since)} if since is not None else {}
+        return self.container(service).logs(tail=tail, **extra).decode(errors="replace")
 
     def stop(self, service: str) -> None:
         self.container(service).stop(timeout=10)
@@ -146,6 +151,39 @@ class Stack:
         """Restart one service's container and wait until its healthcheck passes again."""
         self.container(service).restart(timeout=10)
         self.wait_healthy(service, timeout=timeout)
+
+    def recreate(self, service: str, env: dict[str, str], *, timeout: float = 180) -> None:
+        """Replace one service's container with one started with `env` on top of the
+        stack's settings (e.g. other sendmail options); the others, and the named volumes
+        with the queues and mailboxes, stay. recreate(service, {}) goes back."""
+        environment = {**self.compose.environment, **env}
+        command = [*self.compose.compose_command_property, "up", "--detach", "--no-deps", "--force-recreate",
+                   service]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=environment)
+        if done.returncode != 0:
+            raise StackError(f"recreating {service} failed:\n{done.stderr[-3000:]}")
+        self.wait_healthy(service, timeout=timeout)
+
+    def kill(self, service: str, pattern: str) -> int:
+        """kill -9 the oldest process of the service whose command line matches `pattern`
+        (a regular expression); its PID inside the container. A crash, not a shutdown."""
+        for line in self.exec(service, ["ps", "-eo", "pid=,args="]).splitlines():
+            pid, _, args = line.strip().partition(" ")
+            if re.search(pattern, args) and "ps -eo" not in args:
+                self.exec(service, ["kill", "-9", pid])
+                return int(pid)
+        raise StackError(f"{service}: no process matches {pattern!r}:\n{self.exec(service, ['ps', '-eo', 'pid,args'])}")
+
+    def processes(self, service: str, pattern: str) -> list[str]:
+        """Command lines of the service's processes that match `pattern`."""
+        return [args for args in self.exec(service, ["ps", "-eo", "args="]).splitlines()
+                if re.search(pattern, args) and not args.startswith("ps ")]
+
+    def restart_count(self, service: str) -> int:
+        """How often Docker restarted the service's container after it died."""
+        container = self.container(service)
+        container.reload()
+        return int(container.attrs["RestartCount"])
 
     def started_at(self, service: str) -> str:
         """When the service's container last started (changes with every restart)."""

@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
-from harness import SinkClient, Stack
+from harness import SinkClient, Stack, StackError
 from loadgen.workload import Planned
 
 __all__ = ["Arrivals", "MailboxScanner", "MailboxWatcher", "SinkWatcher", "watchers_for"]
@@ -77,7 +77,11 @@ class MailboxWatcher:
             return
         self.next_poll = time.time() + self.interval
         seen = time.time()
-        for user, (size, chunk) in self.read(self.offsets).items():
+        try:
+            appended = self.read(self.offsets)
+        except StackError:  # MTA-TX's container is down or restarting: read it next time
+            return
+        for user, (size, chunk) in appended.items():
             if size < self.offsets[user]:  # the mailbox was emptied: start over
                 self.scanners[user] = MailboxScanner()
             self.offsets[user] = size

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import SinkClient, Stack
-from harness.sample import SUBMISSION_LOGIN
+from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.live import Progress
 from loadgen.report import write_report
@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     watchers = watchers_for(plan, SinkClient(args.sink_url), Stack(project=args.project))
     with Progress(console, f"{args.mode} load") as progress:
         result = run_load(plan, mode=args.mode, watchers=watchers,
-                          injections=injections(args.port, args.submission_port, SUBMISSION_LOGIN),
+                          injections=injections(args.port, args.submission_port, current_policy().submission_login),
                           duration=args.duration, warmup=args.warmup, rate=args.rate,
                           sessions=args.sessions, inflight=args.inflight, drain=args.drain, progress=progress)
     matched = result.matched()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness import Stack
-from harness.sample import SUBMISSION_LOGIN
+from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.report import Point
 from loadgen.runner import RunResult, injections, run_load
@@ -47,8 +47,9 @@ def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
            "AMAVIS_VIRUS_CHECKS": "1" if settings.clamav else "0", "AMAVIS_MEM_LIMIT": settings.amavis_memory}
     with Stack(env=env, extra_files=["compose.tmpfs.yaml"] if settings.tmpfs else None) as stack:
         cpu_before = {service: stack.cpu_seconds(service) for service in MEASURED}
+        login = current_policy().submission_login
         result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
-                          injections=injections(stack.office_port, stack.submission_port, SUBMISSION_LOGIN),
+                          injections=injections(stack.office_port, stack.submission_port, login),
                           duration=settings.window, warmup=settings.warmup, sessions=settings.sessions,
                           inflight=settings.inflight_per_worker * workers + 10, drain=settings.drain,
                           progress=progress)

@@ -6,12 +6,14 @@ from email.message import EmailMessage
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
-from harness.sample import LOCAL_DOMAIN, LOCAL_USERS, REMOTE_DOMAIN
+from harness.policy import REMOTE_DOMAIN, current_policy
 from loadgen.wire import on_the_wire
 
 __all__ = ["Mix", "Planned", "Workload", "pregenerate"]
 
-LOCAL_RECIPIENTS = tuple(u for u in LOCAL_USERS if u != "carol")  # carol, a spam lover, would get spam
+POLICY = current_policy()
+LOCAL_DOMAIN = POLICY.local_domain
+LOCAL_RECIPIENTS = POLICY.mailboxes  # spam lovers left out: they would get the spam share
 LOCAL_SENDER = f"loadgen@{LOCAL_DOMAIN}"
 
 

@@ -1,14 +1,28 @@
 """One chain per test session: started once, removed at the end even when tests fail."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from harness import Stack
-from harness.sample import LOCAL_DOMAIN, REMOTE_DOMAIN
+from harness import Stack, make_message, message_id_of, send_message
+from harness.policy import REMOTE_DOMAIN, current_policy
+from harness.stack import REPO
+from tests import run_report
 
-__all__ = ["LOCAL_DOMAIN", "OUTSIDE_SENDER", "REMOTE_DOMAIN"]
+__all__ = ["LOCAL_DOMAIN", "OUTSIDE_SENDER", "POLICY", "REMOTE_DOMAIN", "not_applicable_unless"]
+
+POLICY = current_policy()  # what the configuration under test promises
+POLICY_SOURCE = os.environ.get("TESTBED_SOURCE_CONFIG", "config/sample")
+LOCAL_DOMAIN = POLICY.local_domain
 OUTSIDE_SENDER = f"someone@{REMOTE_DOMAIN}"
+
+
+def not_applicable_unless(condition: bool, reason: str) -> None:
+    """End a test whose feature the policy turns off; the summary lists it as not
+    applicable, with the reason (not as passed, not as failed)."""
+    if not condition:
+        pytest.skip(f"not applicable: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +39,28 @@ def amavis_restored(stack: Stack) -> Iterator[None]:
     container.reload()
     if container.status != "running":
         stack.start("amavis")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault table (tests/test_faults.py) and the hostile-input counts, when they ran;
+    and reports/summary.md, a Markdown summary of the run for a pull-request comment."""
+    summary = run_report.write_summary(terminalreporter, REPO / "reports", POLICY_SOURCE)
+    terminalreporter.write_line(f"Markdown summary: {summary.relative_to(REPO)}")
+    path = run_report.write_table(REPO / "reports")
+    if path is not None:
+        terminalreporter.section("faults under load")
+        terminalreporter.write_line(run_report.markdown(run_report.ROWS))
+        terminalreporter.write_line(f"(written to {path.relative_to(REPO)})")
+    if run_report.HOSTILE:
+        terminalreporter.section("hostile input")
+        for line in run_report.HOSTILE:
+            terminalreporter.write_line(line)
+
+
+def assert_chain_still_delivers(stack: Stack, tag: str) -> None:
+    """A probe message from outside reaches its mailbox: the daemons still serve others."""
+    user = POLICY.mailboxes[-1]
+    message = make_message(sender=OUTSIDE_SENDER, to=POLICY.address(user), tag=f"probe-{tag}")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[POLICY.address(user)])
+    assert result.accepted, result
+    stack.wait_for_mailbox(user, message_id_of(message), timeout=120)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
-from harness.sample import LOCAL_USERS as USERS
 from harness.smtp import send_message_async
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
+from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY
 
 pytestmark = pytest.mark.chain
+
+USERS = POLICY.mailboxes
 
 SMTP_MAILER_MAXMSGS = 10  # thishost-rx.mc
 
@@ -92,7 +93,7 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
     """Hold amavisd-new, send a burst over many concurrent sessions, release it, and watch
     MTA-RX's connections to 10024 while the queue drains."""
     stack.pause("amavis")
-    batch = [make_message(sender=OUTSIDE_SENDER, to=f"{USERS[i % 4]}@{LOCAL_DOMAIN}", tag="burst")
+    batch = [make_message(sender=OUTSIDE_SENDER, to=f"{USERS[i % len(USERS)]}@{LOCAL_DOMAIN}", tag="burst")
              for i in range(messages)]
     gate = asyncio.Semaphore(sessions)
 

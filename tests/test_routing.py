@@ -6,7 +6,8 @@ import shlex
 import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, REMOTE_DOMAIN
+from harness.payloads import GTUBE
+from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
 
 pytestmark = pytest.mark.chain
 
@@ -53,10 +54,12 @@ def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_in
 
 def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_one_once(stack: Stack) -> None:
     sender = f"bob@{LOCAL_DOMAIN}"
-    local, remote, unknown = f"alice@{LOCAL_DOMAIN}", f"dave@{REMOTE_DOMAIN}", f"nosuchuser@{LOCAL_DOMAIN}"
+    local, remote = f"alice@{LOCAL_DOMAIN}", f"dave@{REMOTE_DOMAIN}"
+    unknown = POLICY.address(POLICY.users.nonexistent[0] if POLICY.users.nonexistent else "nosuchuser")
     message = make_message(sender=sender, to=[local, remote, unknown], tag="mixed")
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[local, remote, unknown])
-    assert result.rcpts[unknown].code == 550 and result.rcpts[unknown].text.startswith("5.1.1"), result
+    code, enhanced = POLICY.users.unknown_reply.split()
+    assert result.rcpts[unknown].code == int(code) and result.rcpts[unknown].text.startswith(enhanced), result
     assert result.rcpts[local].code == result.rcpts[remote].code == 250, result
     assert result.accepted, result
     msgid = message_id_of(message)
@@ -98,3 +101,21 @@ def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(s
     # Each hop names the envelope recipient it received, extension included.
     assert all(f"for <{rcpt}>" in str(hop).replace("\n", " ") for hop in delivered.get_all("Received")[:3]), evidence
     assert delivered.get_content() == body, evidence
+
+
+@pytest.mark.parametrize("domain", POLICY.content.unchecked_domains or ["(none)"])
+def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(stack: Stack, domain: str) -> None:
+    not_applicable_unless(bool(POLICY.content.unchecked_domains),
+                          "the policy has every domain content-checked (content.unchecked_domains is empty)")
+    sender, rcpt = f"bob@{LOCAL_DOMAIN}", f"partner@{domain}"
+    message = make_message(sender=sender, to=rcpt, body=GTUBE + "\n", tag="unchecked")  # spam, were it checked
+    result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
+    assert result.accepted, result
+    msgid = message_id_of(message)
+    arrived = stack.wait_for_sink(msgid, timeout=120)
+    raw = stack.sink.raw(arrived[0].id)
+    evidence = f"{result}\n{stack.trail(msgid)}"
+    assert b"X-Virus-Scanned:" not in raw and b"port 10024" not in raw, evidence
+    assert msgid not in stack.logs("amavis"), evidence
+    assert re.search(rf"{result.queue_id}: to=<{re.escape(rcpt)}>.*relay=\[?127\.0\.0\.1\]? \[127\.0\.0\.1\].*"
+                     r"stat=Sent", stack.logs("rx")), evidence

@@ -5,13 +5,12 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from harness.codes import S550_MAILBOX_UNAVAILABLE
-from harness.sample import SUBMISSION_LOGIN
 from harness.smtp import ehlo_keywords
-from tests.conftest import REMOTE_DOMAIN
+from tests.conftest import POLICY, REMOTE_DOMAIN
 
 pytestmark = pytest.mark.chain
 
-USER, PASSWORD = SUBMISSION_LOGIN
+USER, PASSWORD = POLICY.submission_login
 
 
 def test_submission_offers_starttls_and_offers_auth_only_inside_tls(stack: Stack) -> None:

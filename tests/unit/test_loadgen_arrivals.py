@@ -69,7 +69,7 @@ def test_sessions_are_split_by_injection_point_in_proportion_and_one_at_least() 
 def test_local_recipients_go_to_mailboxes_and_shares_are_checked() -> None:
     plan = pregenerate(100, Workload(local_share=0.5, seed=2))
     local = [p for p in plan if p.mailbox]
-    assert 30 < len(local) < 70 and {p.mailbox for p in local} <= {"alice", "bob", "dave"}
+    assert 30 < len(local) < 70 and {p.mailbox for p in local} <= {"alice", "bob", "dave", "admin"}
     assert all(p.recipient.endswith("@remote.example") for p in plan if not p.mailbox)
     with pytest.raises(ValueError, match="local-share must be between 0 and 1"):
         Workload(local_share=1.5)

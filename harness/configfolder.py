@@ -1,0 +1,81 @@
+"""A configuration folder: the chain's config files and the policy the suite expects.
+
+Every file is optional; what a folder lacks comes from config/sample, and assembling
+says which file came from where:
+
+  rx/thishost-rx.mc  or rx/sendmail-rx.cf (prebuilt, used as it is)
+  rx/access  rx/virtusertable  rx/mailertable   (sendmail maps; makemap'd at build)
+  rx/sasl-users  rx/Sendmail.conf  rx/tls/rx.crt  rx/tls/rx.key   (submission)
+  tx/thishost-tx.mc  or tx/sendmail.cf
+  aliases  users  local-host-names
+  amavis/*          amavisd-new conf.d snippets
+  spamassassin/*    clamav/*  (extra rules and signatures)
+  policy.toml       what the suite expects (harness/policy.py)
+
+python -m harness.configfolder FOLDER INTO   assembles FOLDER over the sample into INTO.
+"""
+
+import shutil
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+__all__ = ["KNOWN", "SAMPLE", "assemble"]
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "config" / "sample"
+KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", "rx/access", "rx/virtusertable", "rx/mailertable",
+         "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "tx/thishost-tx.mc",
+         "tx/sendmail.cf", "aliases", "users", "local-host-names", "amavis/*", "spamassassin/*", "clamav/*",
+         "policy.toml"]
+IGNORED = ["README*", "*.md", ".*", "*/.*", "ci/*", ".github/*"]  # documentation and CI files of a config repo
+# A prebuilt .cf replaces the .mc it would be made from.
+ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc"}
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    return {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def assemble(folder: Path, into: Path) -> tuple[dict[str, Path], list[str]]:
+    """Copy the sample, then the folder's files over it, into `into` (emptied first).
+    Returns each file's origin and the folder's files the chain does not use."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"config folder {folder} does not exist (CONFIG= names a directory)")
+    own = {rel: path for rel, path in _files(folder).items() if not any(fnmatch(rel, p) for p in IGNORED)}
+    unused = sorted(rel for rel in own if not any(fnmatch(rel, pattern) for pattern in KNOWN))
+    origins = {rel: path for rel, path in _files(SAMPLE).items()}
+    for prebuilt, source in ALTERNATIVES.items():
+        if prebuilt in own and source not in own:
+            origins.pop(source, None)
+    origins.update({rel: path for rel, path in own.items() if rel not in unused})
+    if into.exists():
+        shutil.rmtree(into)
+    for rel, path in origins.items():
+        (into / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, into / rel)
+    return origins, unused
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m harness.configfolder FOLDER INTO", file=sys.stderr)
+        return 2
+    folder, into = Path(argv[0]), Path(argv[1])
+    try:
+        origins, unused = assemble(folder, into)
+    except FileNotFoundError as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    if folder.resolve() != SAMPLE.resolve():
+        print(f"configuration {folder} (missing files from {SAMPLE.relative_to(REPO)}):")
+        for rel, path in origins.items():
+            source = "sample" if path.is_relative_to(SAMPLE) else "yours"
+            print(f"  {source:7} {rel}")
+        for rel in unused:
+            print(f"  unused  {rel}  (not a file the chain reads; see harness/configfolder.py)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,149 @@
+"""The policy of a configuration folder: what the suite expects of the chain built from it
+(local domains, users, relaying, limits, content destinies). Read from policy.toml and
+validated, so a typo or a wrong type is an error that names the setting, not a test that
+quietly checks the wrong thing."""
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["REMOTE_DOMAIN", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
+
+# Not part of any policy: a domain that is not local anywhere, so MTA-TX relays its mail to
+# the sink ("the Internet").
+REMOTE_DOMAIN = "remote.example"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_POLICY = REPO / "config" / "sample" / "policy.toml"
+Destiny = Literal["pass", "discard", "bounce", "reject"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Domains(_Section):
+    local: list[str] = Field(min_length=1)
+
+
+class Users(_Section):
+    existing: list[str] = Field(min_length=1)
+    nonexistent: list[str] = Field(default_factory=list)
+    unknown_reply: str = Field(pattern=r"^[45]\d\d [245]\.\d{1,3}\.\d{1,3}$")
+
+
+class Relay(_Section):
+    lan: bool = True
+
+
+class Limits(_Section):
+    max_message_size: int = Field(ge=0)  # 0: no limit
+    queue_runners: int = Field(ge=1, le=100)
+    max_servers: int = Field(ge=1, le=100)
+    runners_may_differ: bool = False
+
+
+class Submission(_Section):
+    enabled: bool = True
+    login: str = ""
+    password: str = ""
+
+
+class Content(_Section):
+    checked: bool = True
+    unchecked_domains: list[str] = Field(default_factory=list)
+    virus: Destiny = "discard"
+    banned: Destiny = "bounce"
+    spam: Destiny = "discard"
+    bad_header: Destiny = "pass"
+    spam_lovers: list[str] = Field(default_factory=list)
+    admin: str = "admin"
+
+
+class Policy(_Section):
+    domains: Domains
+    users: Users
+    relay: Relay = Relay()
+    limits: Limits
+    submission: Submission = Submission()
+    content: Content = Content()
+
+    @property
+    def local_domain(self) -> str:
+        return self.domains.local[0]
+
+    def address(self, local_part: str) -> str:
+        return f"{local_part}@{self.local_domain}"
+
+    @property
+    def submission_login(self) -> tuple[str, str]:
+        return self.submission.login, self.submission.password
+
+    @property
+    def mailboxes(self) -> list[str]:
+        """Users with a mailbox that get only what passes the checks (no spam lovers)."""
+        return [u for u in self.users.existing if u not in self.content.spam_lovers]
+
+
+class PolicyError(ValueError):
+    """policy.toml does not parse or does not validate: each problem with its line."""
+
+    def __init__(self, path: Path, problems: list[tuple[int | None, str]]) -> None:
+        self.path, self.problems = path, problems
+        super().__init__("\n".join(f"{path}:{line}: {text}" if line else f"{path}: {text}" for line, text in problems))
+
+
+def _known_keys(model: type[BaseModel], location: tuple[object, ...]) -> list[str]:
+    for part in location[:-1]:
+        field = model.model_fields.get(str(part))
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _explain(error: dict, text: str) -> tuple[int | None, str]:  # type: ignore[type-arg]
+    location = error["loc"]
+    dotted = ".".join(str(part) for part in location)
+    section, key = ".".join(str(p) for p in location[:-1]), str(location[-1])
+    line = line_of(text, section, key)
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, _known_keys(Policy, location), n=1)
+        return line, f"{dotted}: unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
+    if error["type"] == "missing":
+        return line, f"{dotted}: required, but missing"
+    return line, f"{dotted}: {error['msg']} (got {error.get('input')!r})"
+
+
+def line_of(text: str, section: str, key: str) -> int | None:
+    """The line of `key = ...` in `[section]` of a TOML text (1-based), if it is there."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := re.match(r"^\s*\[([^\]]+)\]", line):
+            current = header.group(1).strip()
+        elif current == section and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def load_policy(path: Path) -> Policy:
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as bad:
+        line = getattr(bad, "lineno", None)
+        raise PolicyError(path, [(line, f"not valid TOML: {getattr(bad, 'msg', bad)}")]) from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as invalid:
+        raise PolicyError(path, [_explain(error, text) for error in invalid.errors()]) from None  # type: ignore[arg-type]
+
+
+def current_policy() -> Policy:
+    """The policy of the configuration under test: $TESTBED_POLICY (set by make from
+    CONFIG=), else the sample's."""
+    return load_policy(Path(os.environ.get("TESTBED_POLICY") or SAMPLE_POLICY))

@@ -1,0 +1,74 @@
+"""Load that runs beside something else: a steady stream in a thread while a test breaks
+the chain, then a drain that waits for every accepted message."""
+
+import threading
+from typing import Any
+
+from harness import PollTimeout, Stack, poll_until
+from harness.policy import current_policy
+from loadgen.arrivals import watchers_for
+from loadgen.runner import RunResult, injections, run_load
+from loadgen.workload import Planned
+
+__all__ = ["BackgroundLoad"]
+
+
+class BackgroundLoad:
+    """Open-loop load at `rate` msg/s into the stack's MTA-RX (port 25 from the LAN, and
+    587 for the plan's submission share) until stop(); result() then waits for the drain."""
+
+    def __init__(self, stack: Stack, plan: list[Planned], *, rate: float, drain: float = 240,
+                 sessions: int = 4) -> None:
+        self.live: RunResult | None = None
+        self._stop = threading.Event()
+        self._outcome: list[Any] = []
+        watchers = watchers_for(plan, stack.sink, stack)
+        points = injections(stack.office_port, stack.submission_port, current_policy().submission_login)
+
+        def progress(result: RunResult, arrived: int) -> None:
+            self.live = result
+
+        def run() -> None:
+            try:
+                self._outcome.append(run_load(plan, mode="open", injections=points, watchers=watchers,
+                                              duration=len(plan) / rate, warmup=0, rate=rate, sessions=sessions,
+                                              drain=drain, progress=progress, stop=self._stop.is_set))
+            except BaseException as error:  # handed to the caller of result()
+                self._outcome.append(error)
+
+        self._thread = threading.Thread(target=run, name="background-load", daemon=True)
+        self._thread.start()
+
+    @property
+    def accepted(self) -> int:
+        return self.live.tally.accepted if self.live else 0
+
+    @property
+    def refusals(self) -> dict[str, int]:
+        return dict(self.live.tally.replies) if self.live else {}
+
+    def wait_accepted(self, count: int, *, timeout: float = 120) -> None:
+        """Until the chain has accepted `count` more messages than now."""
+        target = self.accepted + count
+        poll_until(lambda: self.accepted >= target or not self._thread.is_alive(), timeout=timeout,
+                   what=f"{count} more messages accepted (now {self.accepted}, refused {self.refusals})",
+                   interval=0.2)
+        if self.accepted < target:
+            raise PollTimeout(f"the load ended before {count} more messages were accepted: {self._outcome}")
+
+    def result(self) -> RunResult:
+        """Stop offering load, wait for the drain, and return what was measured."""
+        self._stop.set()
+        self._thread.join()
+        (outcome,) = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def __enter__(self) -> "BackgroundLoad":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join(timeout=1)  # a failed test: do not wait for the drain (a daemon thread)

@@ -1,0 +1,77 @@
+"""What a run reports beside pytest's own output: the fault table (one row per fault),
+the count of hostile inputs tried (both printed, the table also written to
+reports/faults-<time>.md), and reports/summary.md, a Markdown summary of the whole run
+fit for a pull-request comment (JUnit XML comes from pytest's --junitxml)."""
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HOSTILE", "ROWS", "FaultRow", "markdown", "write_summary", "write_table"]
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    fault: str
+    acknowledged: int  # got 250 at the end of DATA
+    delivered: int
+    lost: int
+    duplicated: int
+    refused: int  # refused or failed sends (not acknowledged: the client still has them)
+    drain_s: float  # from the chain healed to the last acknowledged message arriving
+    notes: str
+
+
+ROWS: list[FaultRow] = []
+HOSTILE: list[str] = []  # one line per pass of hostile input (e.g. the fuzz pass)
+
+
+def markdown(rows: list[FaultRow]) -> str:
+    names = list(asdict(rows[0]))
+    lines = ["| " + " | ".join(n.replace("_", " ") for n in names) + " |",
+             "| " + " | ".join("---" if n in ("fault", "notes") else "---:" for n in names) + " |"]
+    lines += ["| " + " | ".join(str(v) for v in asdict(row).values()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_table(directory: Path) -> Path | None:
+    if not ROWS:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"faults-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    path.write_text("# Faults under load\n\n" + markdown(ROWS) + "\n")
+    return path
+
+
+def _first_line(report: Any) -> str:
+    text = str(getattr(report, "longreprtext", "") or report.longrepr or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("E ")]
+    return (lines[0][1:].strip() if lines else text.strip().splitlines()[-1] if text.strip() else "")[:300]
+
+
+def write_summary(terminal: Any, directory: Path, config: str) -> Path:
+    """reports/summary.md from pytest's terminal reporter: the outcome, each failure with
+    its first error line, each test the policy made not applicable with its reason."""
+    stats = terminal.stats
+    passed, failed = stats.get("passed", []), stats.get("failed", []) + stats.get("error", [])
+    skipped = stats.get("skipped", [])
+    verdict = "FAILED" if failed else "PASSED"
+    lines = [f"# Testbed: {verdict}", "", f"Configuration `{config}`: {len(passed)} passed, {len(failed)} failed, "
+             f"{len(skipped)} not applicable or skipped.", ""]
+    if failed:
+        lines += ["## Failures", ""] + [f"- `{r.nodeid}`: {_first_line(r)}" for r in failed] + [""]
+    if skipped:
+        lines += ["## Not applicable", ""]
+        for report in skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            lines.append(f"- `{report.nodeid}`: {reason.removeprefix('Skipped: ')}")
+        lines.append("")
+    if ROWS:
+        lines += ["## Faults under load", "", markdown(ROWS), ""]
+    if HOSTILE:
+        lines += ["## Hostile input", ""] + [f"- {line}" for line in HOSTILE] + [""]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "summary.md"
+    path.write_text("\n".join(lines))
+    return path

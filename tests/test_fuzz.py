@@ -1,0 +1,123 @@
+"""A fuzz pass over port 25: thousands of randomized SMTP sessions, grammar-aware (real
+commands in a plausible order, their arguments mutated), bounded in time. Afterwards the
+chain still delivers and no daemon restarted; a hang or a crash is reported with the
+input that caused it."""
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness import Stack
+from harness.raw_smtp import RawSession
+from tests.conftest import LOCAL_DOMAIN, REMOTE_DOMAIN, assert_chain_still_delivers
+from tests.run_report import HOSTILE
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+SESSIONS = 3000  # at most; the time bound usually ends the pass first
+SECONDS = 75
+CONCURRENCY = 16
+REPLY_TIMEOUT = 30  # no reply within this: a hang (sendmail's own timeouts are longer)
+DAEMONS = ("rx", "amavis", "clamd", "tx")
+
+MUTANTS = [b"", b"%s%s%s%n", b"\x00", b"\xff\xfe", b"A" * 1100, b"<>", b"<<>>", b"\"", b"\\", b"@", b"@@", b":",
+           b"[", b"[127.0.0.1]", b"[IPv6:::1]", b"\r", b"\n", b"\t", b" " * 300, b"\xc3\xa9\xe2\x82\xac", b"../" * 50,
+           b"$(id)", b"`id`", b"-1", b"99999999999999999999", b"SIZE=-1", b"BODY=8BITMIME", b"SMTPUTF8", b"AUTH=<>",
+           b"RET=FULL ENVID=" + b"x" * 600, b"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;" + b"y" * 300]
+
+
+def mutate(rng: random.Random, value: bytes) -> bytes:
+    choice = rng.random()
+    if choice < 0.3:
+        return rng.choice(MUTANTS)
+    if choice < 0.5:
+        return value + rng.choice(MUTANTS)
+    if choice < 0.7 and value:
+        cut = rng.randrange(len(value))
+        return value[:cut] + rng.choice(MUTANTS) + value[cut:]
+    if choice < 0.8:
+        return rng.randbytes(rng.randrange(1, 64))
+    return value
+
+
+def session_script(rng: random.Random) -> list[bytes]:
+    """One session's commands: a plausible SMTP dialogue with mutated arguments. The
+    recipients do not exist, so nothing reaches a queue."""
+    lines = [rng.choice([b"EHLO ", b"HELO ", b"EHLO", b"ehlo "]) + mutate(rng, b"client.example")]
+    if rng.random() < 0.2:
+        lines.append(rng.choice([b"STARTTLS", b"AUTH PLAIN " + mutate(rng, b"AGFsaWNlAHNlY3JldA=="), b"HELP",
+                                 b"VRFY " + mutate(rng, b"alice"), b"EXPN " + mutate(rng, b"root"), b"NOOP", b"RSET"]))
+    lines.append(b"MAIL FROM:<" + mutate(rng, f"fuzz@{REMOTE_DOMAIN}".encode()) + b">" +
+                 (b" " + rng.choice(MUTANTS) if rng.random() < 0.3 else b""))
+    for _ in range(rng.randrange(1, 4)):
+        lines.append(b"RCPT TO:<" + mutate(rng, f"fuzz-nobody@{LOCAL_DOMAIN}".encode()) + b">")
+    if rng.random() < 0.3:
+        lines.append(b"DATA")
+    lines.append(rng.choice([b"QUIT", b"QUIT", b"RSET", mutate(rng, b"QUIT")]))
+    return lines
+
+
+@dataclass
+class FuzzOutcome:
+    sessions: int = 0
+    commands: int = 0
+    replies: dict[int, int] = field(default_factory=dict)
+    closed_early: int = 0  # the server hung up before QUIT (e.g. 421 after too many errors)
+    hangs: list[str] = field(default_factory=list)  # transcripts
+    refused_connections: list[str] = field(default_factory=list)
+
+
+async def fuzz(port: int, seed: int) -> FuzzOutcome:
+    outcome, rng = FuzzOutcome(), random.Random(seed)
+    deadline = time.monotonic() + SECONDS
+    scripts = iter([session_script(rng) for _ in range(SESSIONS)])
+
+    async def worker() -> None:
+        for script in scripts:
+            if time.monotonic() > deadline:
+                return
+            try:
+                session = await RawSession.open(port, timeout=REPLY_TIMEOUT)
+            except (OSError, TimeoutError) as error:
+                outcome.refused_connections.append(f"{type(error).__name__}: {error}")
+                continue
+            outcome.sessions += 1
+            try:
+                await session.reply()
+                for line in script:
+                    outcome.commands += 1
+                    reply = await session.command(line)
+                    if reply is None:
+                        outcome.closed_early += line != script[-1]
+                        break
+                    outcome.replies[reply.code] = outcome.replies.get(reply.code, 0) + 1
+                    if line == b"DATA" and reply.code == 354:
+                        await session.send(b"Subject: fuzz\r\n\r\n" + rng.randbytes(200) + b"\r\n.\r\n")
+                        await session.reply()
+            except TimeoutError:
+                outcome.hangs.append(str(session))
+            finally:
+                await session.close()
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return outcome
+
+
+def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack: Stack) -> None:
+    before = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
+    outcome = asyncio.run(fuzz(stack.smtp_port, seed=int(time.time())))
+    HOSTILE.append(f"fuzz pass: {outcome.sessions} sessions, {outcome.commands} commands in {SECONDS} s at most; "
+          f"replies {dict(sorted(outcome.replies.items()))}; closed early {outcome.closed_early}; "
+          f"hangs {len(outcome.hangs)}; refused connections {len(outcome.refused_connections)}")
+    print(HOSTILE[-1])
+    assert outcome.sessions >= 500, outcome
+    assert not outcome.hangs, "sessions that hung:\n\n" + "\n\n".join(outcome.hangs[:5])
+    assert not outcome.refused_connections, outcome.refused_connections[:5]
+    after = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
+    assert after == before, f"a daemon restarted during the fuzz pass: {before} -> {after}"
+    core = [line for line in stack.logs("rx").splitlines() if "dumped core" in line or "signal 11" in line]
+    assert not core, core
+    assert_chain_still_delivers(stack, "after-fuzz")

@@ -1,0 +1,87 @@
+"""Config folders, policies and the static lint: known inputs, exact findings. No Docker."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.configfolder import SAMPLE, assemble
+from harness.lint import lint_static
+from harness.policy import PolicyError, load_policy
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
+
+
+def test_a_folder_is_assembled_over_the_sample_and_says_what_came_from_where(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    (own / "rx").mkdir(parents=True)
+    (own / "rx" / "sendmail-rx.cf").write_text("# prebuilt\n")
+    (own / "aliases").write_text("postmaster: root\n")
+    (own / "rx" / "thishost-rx.m4").write_text("a typo of a name\n")
+    (own / "README.md").write_text("documentation of the config repository\n")
+    origins, unused = assemble(own, tmp_path / "out")
+    assert origins["aliases"] == own / "aliases" and origins["users"] == SAMPLE / "users"
+    assert origins["rx/sendmail-rx.cf"] == own / "rx" / "sendmail-rx.cf"
+    assert "rx/thishost-rx.mc" not in origins  # the prebuilt .cf replaces the sample's .mc
+    assert unused == ["rx/thishost-rx.m4"]
+    assert (tmp_path / "out" / "aliases").read_text() == "postmaster: root\n"
+    assert not (tmp_path / "out" / "README.md").exists()
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="config folder .*nowhere does not exist"):
+        assemble(tmp_path / "nowhere", tmp_path / "out")
+
+
+def test_a_policy_with_a_typo_a_wrong_type_and_a_missing_setting_names_each(tmp_path: Path) -> None:
+    text = (SAMPLE / "policy.toml").read_text()
+    text = text.replace("max_servers = 2", "max_server = 2").replace('spam = "discard"', 'spam = "drop"')
+    (tmp_path / "policy.toml").write_text(text.replace("max_message_size = 10485760", 'max_message_size = "10M"'))
+    with pytest.raises(PolicyError) as caught:
+        load_policy(tmp_path / "policy.toml")
+    problems = dict((text, line) for line, text in caught.value.problems)
+    assert problems == {
+        "limits.max_message_size: Input should be a valid integer, unable to parse string as an integer (got '10M')":
+            17,
+        "limits.max_servers: required, but missing": None,
+        "limits.max_server: unknown setting (did you mean 'max_servers'?)": 19,
+        "content.spam: Input should be 'pass', 'discard', 'bounce' or 'reject' (got 'drop')": 32,
+    }
+
+
+def test_toml_that_does_not_parse_is_reported_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "policy.toml").write_text("[domains]\nlocal = [\"a.example\"\n[users]\n")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(tmp_path / "policy.toml")
+
+
+@pytest.mark.parametrize("folder", [SAMPLE, EXAMPLES / "virtusertable", EXAMPLES / "partial-filtering"],
+                         ids=lambda folder: folder.name)
+def test_the_shipped_configurations_agree_with_their_policies(tmp_path: Path, folder: Path) -> None:
+    assemble(folder, tmp_path / "out")
+    assert lint_static(tmp_path / "out", folder) == []
+
+
+def test_the_broken_example_fails_lint_naming_both_files_and_lines(tmp_path: Path) -> None:
+    folder = EXAMPLES / "broken-size"
+    assemble(folder, tmp_path / "out")
+    (finding,) = lint_static(tmp_path / "out", folder)
+    assert str(finding) == ("config/examples/broken-size/rx/thishost-rx.mc:23: confMAX_MESSAGE_SIZE is 20971520, "
+                            "but config/examples/broken-size/policy.toml:17 says limits.max_message_size = 10485760")
+
+
+def test_policy_and_config_disagreeing_on_runners_destinies_users_and_routes_are_each_found(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    own.mkdir()
+    policy = (SAMPLE / "policy.toml").read_text()
+    policy = policy.replace("queue_runners = 2", "queue_runners = 4").replace('virus = "discard"', 'virus = "pass"')
+    policy = policy.replace('"dave", "admin"]', '"dave", "admin", "erin"]')
+    policy = policy.replace("unchecked_domains = []", 'unchecked_domains = ["partner.example"]')
+    (own / "policy.toml").write_text(policy)
+    assemble(own, tmp_path / "out")
+    messages = [f.message for f in lint_static(tmp_path / "out", own)]
+    assert len(messages) == 5, messages
+    assert messages[0].startswith("queue group mqueue has R=2, but")
+    assert messages[1].startswith("queue_runners (4) differs from max_servers (2)")
+    assert messages[2].startswith("user erin is neither in config/sample/users nor in config/sample/aliases")
+    assert messages[3].startswith("$final_virus_destiny is DISCARD, but")
+    assert messages[4].startswith("unchecked domain partner.example has no route in config/sample/rx/mailertable")
