@@ -29,7 +29,8 @@ export TESTBED_CONFIG := .build/config/$(CONFIG_ID)
 export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
 export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG))),latest,$(shell printf '%s' 'cfg-$(CONFIG_ID)' | tr A-Z a-z))
 
-# JUnit XML for CI systems, and a Markdown summary fit for a pull-request comment.
+# JUnit XML for CI systems, and a Markdown summary fit for a pull-request comment
+# (reports/summary.md; summary-faults.md beside junit-faults.xml).
 REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
 
 .PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-unit lint capacity capacity-quick bench clean clean-images
@@ -87,7 +88,7 @@ test-quick: lint-config $(VENV)/.installed ## A representative subset: every are
 	$(VENV)/bin/pytest -m "not slow and not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)
-	$(VENV)/bin/pytest -m faults $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m faults --junitxml=reports/junit-faults.xml -o junit_suite_name=testbed-faults $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -147,6 +147,15 @@ def _check_policy_against_config(policy: Policy, folder: _Folder, policy_text: s
             where = (folder.shown(assigned[1]), assigned[2]) if assigned else (policy_file, None)
             findings.append(Finding(*where, f"$final_{kind}_destiny is {configured.upper()}, but {policy_file}:"
                                     f"{at('content', kind)} says content.{kind} = {expected!r}"))
+    fatal = _perl_assignment(folder, "$virus_scanners_failure_is_fatal")
+    tempfails = bool(fatal and fatal[0] not in ("0", "undef", "''", '""'))
+    if tempfails != (policy.content.scanner_failure == "tempfail"):
+        where = (folder.shown(fatal[1]), fatal[2]) if fatal else (policy_file, at("content", "scanner_failure"))
+        findings.append(Finding(*where, f"with every virus scanner down amavisd-new would "
+                                f"{'tempfail' if tempfails else 'pass mail unscanned'} "
+                                f"($virus_scanners_failure_is_fatal), but {policy_file}:"
+                                f"{at('content', 'scanner_failure')} says content.scanner_failure = "
+                                f"{policy.content.scanner_failure!r}"))
     snippets = " ".join((path.read_text(errors="replace")) for path in (folder.assembled / "amavis").glob("*"))
     for lover in policy.content.spam_lovers:
         if policy.address(lover) not in snippets:

@@ -60,6 +60,7 @@ class Content(_Section):
     banned: Destiny = "bounce"
     spam: Destiny = "discard"
     bad_header: Destiny = "pass"
+    scanner_failure: Literal["tempfail", "pass"] = "tempfail"  # all virus scanners down
     spam_lovers: list[str] = Field(default_factory=list)
     admin: str = "admin"
 

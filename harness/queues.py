@@ -20,16 +20,23 @@ class QueueEntry:
 
 
 def parse_mailq(output: str) -> list[QueueEntry]:
-    """Entries of a sendmail `mailq` listing; an empty queue gives []."""
+    """Entries of a sendmail `mailq` listing; an empty queue gives []. An entry listed
+    twice (MTA-RX's `mailq -C` shows its queue as both the "MSP" and the "MTA" queue)
+    counts once."""
     entries: list[QueueEntry] = []
+    seen: set[str] = set()
+    current: QueueEntry | None = None
     for line in output.splitlines():
         match = _ENTRY.match(line)
         if match:
-            entries.append(QueueEntry(match["qid"], int(match["size"]), match["sender"].strip().strip("<>")))
-        elif entries and line.startswith((" ", "\t")):
+            current = QueueEntry(match["qid"], int(match["size"]), match["sender"].strip().strip("<>"))
+            if match["qid"] not in seen:
+                seen.add(match["qid"])
+                entries.append(current)
+        elif current is not None and line.startswith((" ", "\t")):
             text = line.strip()
             if text.startswith("(") and text.endswith(")"):
-                entries[-1].status = text[1:-1]
+                current.status = text[1:-1]
             elif text.startswith("<") or "@" in text:
-                entries[-1].recipients.append(text.strip("<>"))
+                current.recipients.append(text.strip("<>"))
     return entries

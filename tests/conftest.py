@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +45,9 @@ def amavis_restored(stack: Stack) -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault table (tests/test_faults.py) and the hostile-input counts, when they ran;
     and reports/summary.md, a Markdown summary of the run for a pull-request comment."""
-    summary = run_report.write_summary(terminalreporter, REPO / "reports", POLICY_SOURCE)
+    xml = terminalreporter.config.option.xmlpath  # the summary goes beside the JUnit file
+    name = Path(xml).stem.replace("junit", "summary") + ".md" if xml else "summary.md"
+    summary = run_report.write_summary(terminalreporter, REPO / "reports" / name, POLICY_SOURCE)
     terminalreporter.write_line(f"Markdown summary: {summary.relative_to(REPO)}")
     path = run_report.write_table(REPO / "reports")
     if path is not None:

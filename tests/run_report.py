@@ -50,7 +50,7 @@ def _first_line(report: Any) -> str:
     return (lines[0][1:].strip() if lines else text.strip().splitlines()[-1] if text.strip() else "")[:300]
 
 
-def write_summary(terminal: Any, directory: Path, config: str) -> Path:
+def write_summary(terminal: Any, path: Path, config: str) -> Path:
     """reports/summary.md from pytest's terminal reporter: the outcome, each failure with
     its first error line, each test the policy made not applicable with its reason."""
     stats = terminal.stats
@@ -71,7 +71,6 @@ def write_summary(terminal: Any, directory: Path, config: str) -> Path:
         lines += ["## Faults under load", "", markdown(ROWS), ""]
     if HOSTILE:
         lines += ["## Hostile input", ""] + [f"- {line}" for line in HOSTILE] + [""]
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "summary.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path

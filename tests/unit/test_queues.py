@@ -26,3 +26,10 @@ def test_entries_carry_id_size_sender_recipients_and_status() -> None:
     assert first.status == "Deferred: Connection refused by [127.0.0.1]"
     assert second.queue_id == "6APDVepU000047" and second.status == ""
     assert second.recipients == ["alice@testbed.example", "carol@testbed.example"]
+
+
+def test_a_queue_listed_as_both_msp_and_mta_queue_counts_each_entry_once() -> None:
+    both = "MSP Queue status...\n" + DEFERRED + "MTA Queue status...\n" + DEFERRED
+    entries = parse_mailq(both)
+    assert [e.queue_id for e in entries] == ["6APDVepT000046", "6APDVepU000047"]
+    assert entries[1].recipients == ["alice@testbed.example", "carol@testbed.example"]
