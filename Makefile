@@ -108,5 +108,6 @@ bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-so
 clean: ## Remove this project's containers, networks and volumes (of every run, also failed ones)
 	@bash scripts/clean.sh
 
-clean-images: clean ## Also remove the built images (the debootstrap base stays cached)
-	-docker image rm testbed-rx testbed-tx testbed-amavis testbed-sink 2>/dev/null
+clean-images: clean ## Also remove the built images, of every CONFIG (the debootstrap base stays cached)
+	-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^testbed-(rx|tx|amavis|sink):' | xargs -r docker image rm
+	rm -rf .build/config

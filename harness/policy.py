@@ -28,6 +28,10 @@ class _Section(BaseModel):
 
 class Domains(_Section):
     local: list[str] = Field(min_length=1)
+    # The domain local recipients carry beyond MTA-RX, if it rewrites them: a virtusertable
+    # that maps to bare user names sends them to MAIL_HUB as user@[127.0.0.1] (the
+    # document's NOTES). Empty: they keep their own domain.
+    rewritten_to: str = ""
 
 
 class Users(_Section):

@@ -14,7 +14,9 @@ __all__ = ["Mix", "Planned", "Workload", "pregenerate"]
 POLICY = current_policy()
 LOCAL_DOMAIN = POLICY.local_domain
 LOCAL_RECIPIENTS = POLICY.mailboxes  # spam lovers left out: they would get the spam share
-LOCAL_SENDER = f"loadgen@{LOCAL_DOMAIN}"
+# A user of the policy: a configuration may refuse local senders it does not know (a
+# virtusertable with a catch-all error does).
+LOCAL_SENDER = POLICY.address(POLICY.users.existing[0])
 
 
 @dataclass(frozen=True)
