@@ -162,6 +162,15 @@ def _check_policy_against_config(policy: Policy, folder: _Folder, policy_text: s
             findings.append(Finding(policy_file, at("content", "spam_lovers"),
                                     f"spam lover {policy.address(lover)} is not named in any amavis/ snippet "
                                     "(@spam_lovers_maps)"))
+    relayed = {entry.split()[0].lower().removeprefix("to:") for _, entry in folder.entries("rx/access")
+               if entry.lower().startswith("to:") and entry.split()[-1].upper() == "RELAY"}
+    relayed |= {d.lower() for d in re.findall(r"^RELAY_DOMAIN\(`([^']+)'", mc or "", re.MULTILINE)}
+    for domain in policy.relay.domains:
+        if domain.lower() not in relayed:
+            findings.append(Finding(policy_file, at("relay", "domains"),
+                                    f"relay domain {domain} has no \"To:{domain} RELAY\" in "
+                                    f"{folder.shown('rx/access')} nor RELAY_DOMAIN in "
+                                    f"{folder.shown('rx/thishost-rx.mc')}"))
     routes = {entry.split()[0].lower(): (number, entry) for number, entry in folder.entries("rx/mailertable")}
     for domain in policy.content.unchecked_domains:
         if domain.lower() not in routes:

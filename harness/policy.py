@@ -41,7 +41,8 @@ class Users(_Section):
 
 
 class Relay(_Section):
-    lan: bool = True
+    lan: bool = True  # MTA-RX relays for the trusted LAN (the "office" container)
+    domains: list[str] = Field(default_factory=list)  # relayed to from anywhere (access "To:" RELAY)
 
 
 class Limits(_Section):

@@ -123,3 +123,14 @@ def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(st
     assert msgid not in stack.logs("amavis"), evidence
     assert re.search(rf"{result.queue_id}: to=<{re.escape(rcpt)}>.*relay=\[?127\.0\.0\.1\]? \[127\.0\.0\.1\].*"
                      r"stat=Sent", stack.logs("rx")), evidence
+
+
+@pytest.mark.parametrize("domain", POLICY.relay.domains or ["(none)"])
+def test_mail_from_outside_to_a_relay_domain_of_the_policy_is_relayed(stack: Stack, domain: str) -> None:
+    not_applicable_unless(bool(POLICY.relay.domains), "the policy relays for no domain from outside (relay.domains)")
+    rcpt = f"someone@{domain}"
+    message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="relay-domain")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
+    assert result.accepted, result
+    arrived = stack.wait_for_sink(message_id_of(message), timeout=120)
+    assert arrived[0].recipients == [rcpt], f"{result}\n{stack.trail(message_id_of(message))}"

@@ -41,10 +41,10 @@ def test_a_policy_with_a_typo_a_wrong_type_and_a_missing_setting_names_each(tmp_
     problems = dict((text, line) for line, text in caught.value.problems)
     assert problems == {
         "limits.max_message_size: Input should be a valid integer, unable to parse string as an integer (got '10M')":
-            17,
+            18,
         "limits.max_servers: required, but missing": None,
-        "limits.max_server: unknown setting (did you mean 'max_servers'?)": 19,
-        "content.spam: Input should be 'pass', 'discard', 'bounce' or 'reject' (got 'drop')": 32,
+        "limits.max_server: unknown setting (did you mean 'max_servers'?)": 20,
+        "content.spam: Input should be 'pass', 'discard', 'bounce' or 'reject' (got 'drop')": 33,
     }
 
 
@@ -66,7 +66,7 @@ def test_the_broken_example_fails_lint_naming_both_files_and_lines(tmp_path: Pat
     assemble(folder, tmp_path / "out")
     (finding,) = lint_static(tmp_path / "out", folder)
     assert str(finding) == ("config/examples/broken-size/rx/thishost-rx.mc:23: confMAX_MESSAGE_SIZE is 20971520, "
-                            "but config/examples/broken-size/policy.toml:17 says limits.max_message_size = 10485760")
+                            "but config/examples/broken-size/policy.toml:18 says limits.max_message_size = 10485760")
 
 
 def test_policy_and_config_disagreeing_on_runners_destinies_users_and_routes_are_each_found(tmp_path: Path) -> None:
@@ -76,12 +76,16 @@ def test_policy_and_config_disagreeing_on_runners_destinies_users_and_routes_are
     policy = policy.replace("queue_runners = 2", "queue_runners = 4").replace('virus = "discard"', 'virus = "pass"')
     policy = policy.replace('"dave", "admin"]', '"dave", "admin", "erin"]')
     policy = policy.replace("unchecked_domains = []", 'unchecked_domains = ["partner.example"]')
+    policy = policy.replace("domains = []  # recipient", 'domains = ["relayed.example", "ok.example"]  # recipient')
     (own / "policy.toml").write_text(policy)
+    (own / "rx").mkdir()
+    (own / "rx" / "access").write_text((SAMPLE / "rx" / "access").read_text() + "To:ok.example\t\tRELAY\n")
     assemble(own, tmp_path / "out")
     messages = [f.message for f in lint_static(tmp_path / "out", own)]
-    assert len(messages) == 5, messages
+    assert len(messages) == 6, messages
     assert messages[0].startswith("queue group mqueue has R=2, but")
     assert messages[1].startswith("queue_runners (4) differs from max_servers (2)")
     assert messages[2].startswith("user erin is neither in config/sample/users nor in config/sample/aliases")
     assert messages[3].startswith("$final_virus_destiny is DISCARD, but")
-    assert messages[4].startswith("unchecked domain partner.example has no route in config/sample/rx/mailertable")
+    assert messages[4].startswith("relay domain relayed.example has no \"To:relayed.example RELAY\" in ")
+    assert messages[5].startswith("unchecked domain partner.example has no route in config/sample/rx/mailertable")
