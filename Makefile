@@ -33,7 +33,7 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 # (reports/summary.md; summary-faults.md beside junit-faults.xml).
 REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-unit lint capacity capacity-quick bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,12 @@ test-quick: lint-config $(VENV)/.installed ## A representative subset: every are
 
 test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)
 	$(VENV)/bin/pytest -m faults --junitxml=reports/junit-faults.xml -o junit_suite_name=testbed-faults $(PYTEST_ARGS)
+
+test-examples: $(VENV)/.installed ## The policy features the sample leaves off, on config/examples; broken-size must fail lint
+	$(MAKE) test CONFIG=config/examples/partial-filtering PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
+	@if $(MAKE) lint-config CONFIG=config/examples/broken-size >.build/broken-size.log 2>&1; then \
+	  echo "config/examples/broken-size passed lint; it must not" >&2; exit 1; fi
+	@grep -q "confMAX_MESSAGE_SIZE is 20971520" .build/broken-size.log && echo "broken-size: refused by lint, as it must be"
 
 test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
