@@ -70,6 +70,12 @@ class Content(_Section):
     admin: str = "admin"
 
 
+class Capacity(_Section):
+    # msg/s the site carries at its busiest: the capacity sweep offers it to every point to
+    # compare latency. 0: 70% of the lowest capacity the sweep measures.
+    production_rate: float = Field(default=0, ge=0)
+
+
 class Policy(_Section):
     domains: Domains
     users: Users
@@ -77,6 +83,7 @@ class Policy(_Section):
     limits: Limits
     submission: Submission = Submission()
     content: Content = Content()
+    capacity: Capacity = Capacity()
 
     @property
     def local_domain(self) -> str:

@@ -20,6 +20,7 @@ from docker.models.containers import Container
 from testcontainers.compose import DockerCompose
 
 from harness.amavis import Verdict, parse_verdicts
+from harness.cgroups import Cgroup
 from harness.poll import poll_until
 from harness.queues import QueueEntry, parse_mailq
 from harness.sink import SinkClient, SinkMessage
@@ -134,10 +135,12 @@ class Stack:
         """exec_bytes, decoded."""
         return self.exec_bytes(service, command, user=user).decode(errors="replace")
 
-    def logs(self, service: str, *, tail: int | str = "all", since: float | None = None) -> str:
-        """The service's log; `since` (epoch seconds): only lines from then on (to the second)."""
+    def logs(self, service: str, *, tail: int | str = "all", since: float | None = None,
+             timestamps: bool = False) -> str:
+        """The service's log; `since` (epoch seconds): only lines from then on (to the second);
+        `timestamps`: each line starts with when Docker read it (RFC 3339, nanoseconds)."""
         extra = {"since": int(since)} if since is not None else {}
-        return self.container(service).logs(tail=tail, **extra).decode(errors="replace")
+        return self.container(service).logs(tail=tail, timestamps=timestamps, **extra).decode(errors="replace")
 
     def stop(self, service: str) -> None:
         self.container(service).stop(timeout=10)
@@ -347,10 +350,12 @@ class Stack:
             memory.append(usage)
         return memory
 
-    def cpu_seconds(self, service: str) -> float:
-        """CPU time the service's container has used so far (user + system)."""
-        stats = self.container(service).stats(stream=False, one_shot=True)
-        return float(stats["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9
+    def cgroup(self, service: str) -> Cgroup:
+        """The service container's CPU, memory and OOM-kill counters, read from the host
+        (root only, like process_memory)."""
+        container = self.container(service)
+        container.reload()
+        return Cgroup(int(container.attrs["State"]["Pid"]))
 
     def pause(self, service: str) -> None:
         """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers."""

@@ -32,7 +32,7 @@ class BackgroundLoad:
             try:
                 self._outcome.append(run_load(plan, mode="open", injections=points, watchers=watchers,
                                               duration=len(plan) / rate, warmup=0, rate=rate, sessions=sessions,
-                                              drain=drain, progress=progress, stop=self._stop.is_set))
+                                              drain=drain, progress=progress, stop=lambda _: self._stop.is_set()))
             except BaseException as error:  # handed to the caller of result()
                 self._outcome.append(error)
 

@@ -5,19 +5,22 @@ Every option has an environment variable twin (LOADGEN_<OPTION>), and a default.
 
 import argparse
 import os
+import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
-from harness import SinkClient, Stack
+from harness import SinkClient, Stack, StackError
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.live import Progress
 from loadgen.report import write_report
-from loadgen.runner import injections, run_load
-from loadgen.stats import steady_rate
-from loadgen.sweep import SweepSettings, measure_point, timestamp
+from loadgen.runner import LATE_AFTER, injections, run_load
+from loadgen.stats import mean_rate
+from loadgen.steady import SteadyMeter
+from loadgen.sweep import OVERLOAD_GROWTH, SweepSettings, Variant, measure_point, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
 
 console = Console(stderr=True)
@@ -52,11 +55,36 @@ def _workload(args: argparse.Namespace) -> Workload:
                     local_share=args.local_share, submission_share=args.submission_share)
 
 
+def _reachable(args: argparse.Namespace) -> str | None:
+    """Why the chain of `make up` cannot be reached at the given addresses, or None."""
+    ports = [("--port", args.port)] + ([("--submission-port", args.submission_port)] if args.submission_share else [])
+    for option, port in ports:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=3).close()
+        except OSError as refused:
+            return (f"nothing answers SMTP at 127.0.0.1:{port} ({option}): {refused.strerror or refused}. "
+                    "Is a chain up? `make up` starts one (and prints its ports).")
+    try:
+        SinkClient(args.sink_url, timeout=5).messages(since=2**62)
+    except (OSError, ValueError) as refused:
+        reason = getattr(refused, "reason", refused)
+        return (f"the sink's API does not answer at {args.sink_url} (--sink-url): {reason}. "
+                "Is a chain up? `make up` starts one (and prints its ports).")
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if problem := _reachable(args):
+        console.print(f"[red]error:[/] {problem}")
+        return 2
     plan = pregenerate(args.messages, _workload(args))
     console.print(f"pre-generated {len(plan)} messages; {args.mode} load on 127.0.0.1:{args.port}"
                   + (f" and {args.submission_port} (submission)" if args.submission_share else ""))
-    watchers = watchers_for(plan, SinkClient(args.sink_url), Stack(project=args.project))
+    try:
+        watchers = watchers_for(plan, SinkClient(args.sink_url), Stack(project=args.project))
+    except StackError as missing:
+        console.print(f"[red]error:[/] {missing} (--project names the compose project of `make up`)")
+        return 2
     with Progress(console, f"{args.mode} load") as progress:
         result = run_load(plan, mode=args.mode, watchers=watchers,
                           injections=injections(args.port, args.submission_port, current_policy().submission_login),
@@ -67,23 +95,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.plan_ran_out:
         console.print(f"[yellow]all {len(plan)} messages were sent before {args.duration:g} s: "
                       "raise --messages for a longer run[/]")
-    console.print(f"accepted {result.tally.accepted} ({steady_rate(result.accepted_at, start, end):.1f}/s steady), "
-                  f"delivered {matched.delivered} ({steady_rate(result.arrival_times(), start, end):.1f}/s steady), "
+    delivered_rate = mean_rate(result.first_arrivals(), start, end)
+    console.print(f"accepted {result.tally.accepted} ({mean_rate(result.accepted_at, start, end):.2f}/s steady), "
+                  f"delivered {matched.delivered} ({delivered_rate:.2f}/s steady), "
                   f"refused {dict(result.tally.replies)}")
     console.print(f"latency ms: {matched.latency.summary()}")
+    if args.mode == "open":
+        if result.late:
+            console.print(f"{result.late} sends started over {LATE_AFTER:g} s after their scheduled time; their "
+                          "latency counts from the schedule")
+        growth = result.backlog_growth(start, end)
+        if growth > OVERLOAD_GROWTH * args.rate:
+            console.print(f"[bold yellow]the chain was overloaded: offered {args.rate:g} msg/s, delivered "
+                          f"{delivered_rate:.2f} msg/s; its backlog grew by {growth:.2f} msg/s, so latency grows "
+                          "with the run's length. Offer less, or add capacity.[/]")
     if matched.missing:
         console.print(f"[bold red]{len(matched.missing)} accepted messages did not arrive[/]")
         return 1
     return 130 if result.interrupted else 0
 
 
+def _variants(args: argparse.Namespace) -> list[Variant]:
+    """--variants, or the one variant the shorthand flags describe."""
+    if args.variants:
+        return [Variant.parse(text) for text in args.variants.split(",")]
+    runners = str(args.queue_runners) if args.queue_runners else ""
+    return [Variant(spamassassin=not args.no_spamassassin, clamav=not args.no_clamav, tmpfs=args.tmpfs,
+                    amavis_memory=args.amavis_memory, runners=runners)]
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.quick:
-        args.workers, args.window = [1, 2, 4], min(args.window, 20.0)
-    settings = SweepSettings(window=args.window, warmup=args.warmup, sessions=args.sessions, drain=args.drain,
-                             queue_runners=args.queue_runners or None, spamassassin=not args.no_spamassassin,
-                             clamav=not args.no_clamav, tmpfs=args.tmpfs, amavis_memory=args.amavis_memory)
-    plan = pregenerate(args.messages, _workload(args))
+        args.workers = [1, 2, 4]
+        args.batch, args.cap, args.common_duration = min(args.batch, 5.0), min(args.cap, 30.0), 15.0
+    variants = _variants(args)
+    settings = SweepSettings(warmup=args.warmup, batch=args.batch, cap=args.cap, precision=args.precision,
+                             sessions=args.sessions, drain=args.drain,
+                             common_rate=args.rate or current_policy().capacity.production_rate,
+                             common_duration=args.common_duration)
+    SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap)  # refuses a cap too short
+    workload = _workload(args)
+    saturation_plan, common_plan = pregenerate(args.messages, workload), pregenerate(
+        args.messages, replace(workload, seed=workload.seed + 1))
     directory = Path(args.reports) / timestamp()
     generator = None
     if args.bench_messages:
@@ -91,31 +144,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         console.print("measuring the generator's own rate (loadgen bench)")
         generator = run_bench(messages=args.bench_messages, rounds=1)
-    console.print(f"sweep over workers {args.workers}: {settings.window:g} s per point; report in {directory}")
-    points = []
+    order = [(workers, variant) for workers in sorted(args.workers) for variant in variants]
+    console.print(f"sweep over workers {sorted(args.workers)}, variants {[v.label for v in variants]}: batches of "
+                  f"{settings.batch:g} s until +-{settings.precision:.0%} or {settings.cap:g} s per point; "
+                  f"report in {directory}")
+    points, failed = [], []
     try:
-        for workers in args.workers:
-            console.print(f"[bold]{workers} workers[/]: starting a chain")
-            with Progress(console, f"{workers} workers") as progress:
-                points.append(measure_point(workers, plan, settings, progress=progress))
-            p = points[-1]
-            console.print(f"  -> {p.delivered_per_s:.1f} delivered/s, p50 {p.p50_ms:.0f} ms, "
-                          f"p99 {p.p99_ms:.0f} ms, lost {p.lost}, amavisd-new {p.amavis_rss_mib:.0f} MiB RSS")
+        for workers, variant in order:
+            console.print(f"[bold]{workers} workers, {variant.label}[/]: starting a chain")
+            try:
+                with Progress(console, f"{workers} workers, {variant.label}") as progress:
+                    point = measure_point(workers, variant, saturation_plan, common_plan, settings,
+                                          progress=progress)
+            except StackError as failure:  # e.g. too little memory to start: say so, go on
+                console.print(f"[red]  the chain did not come up:[/] {str(failure).splitlines()[0]}")
+                failed.append(f"{workers} workers, {variant.label}: {str(failure).splitlines()[0]}")
+                continue
+            points.append(point)
+            if not settings.common_rate:  # the first point sets the common rate for all
+                settings = replace(settings, common_rate=point.common_rate)
+            console.print(f"  -> {point.throughput:.2f} +- {point.throughput_half_width:.2f} msg/s "
+                          f"({point.batches} batches, {point.stopped_by}); at {point.common_rate:g} msg/s p50 "
+                          f"{point.common_p50_ms:.0f} ms, p99 {point.common_p99_ms:.0f} ms; lost {point.lost}")
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: reporting the points measured so far[/]")
     if not points:
         console.print("[red]no point was measured[/]")
         return 1
-    meta = {"started": directory.name, "workers": args.workers, "window_s": settings.window,
-            "warmup_s": settings.warmup, "messages": len(plan), "spam": args.spam, "virus": args.virus,
-            "variant": settings.variant(),
+    meta = {"started": directory.name, "workers": sorted(args.workers), "variants": [v.label for v in variants],
+            "batch_s": settings.batch, "cap_s": settings.cap, "precision": settings.precision,
+            "warmup_s": settings.warmup, "common_rate": settings.common_rate,
+            "common_duration_s": settings.common_duration, "messages": len(saturation_plan),
+            "spam": args.spam, "virus": args.virus, "cores": os.cpu_count(), "failed": failed,
             "generator_msg_per_s": round(generator.ours_per_s) if generator else None,
             "smtp_source_msg_per_s": round(generator.smtp_source_per_s) if generator else None,
-            "description": f"workers {args.workers}, inflight load, {settings.window:g} s per point, "
-                           f"amavisd-new {settings.variant()}"}
+            "description": f"workers {sorted(args.workers)}, variants {', '.join(v.label for v in variants)}; "
+                           f"saturated in batches of {settings.batch:g} s (to +-{settings.precision:.0%} or "
+                           f"{settings.cap:g} s), then {settings.common_duration:g} s at a common "
+                           f"{settings.common_rate:g} msg/s; {os.cpu_count()} cores"}
     write_report(points, directory, meta, plots=not args.no_plots)
     console.print((directory / "summary.md").read_text())
-    return 0 if all(p.lost == 0 for p in points) else 1
+    return 0 if all(p.lost == 0 for p in points) and not failed else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -161,13 +230,22 @@ def parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="capacity sweep: a fresh chain per worker count")
     common(sweep)
-    sweep.add_argument("--workers", type=_workers, default=_workers(_env("workers", "1 2 3 5 8 10 15 20")),
+    sweep.add_argument("--workers", type=_workers, default=_workers(_env("workers", "1 2 3 5 8")),
                        help="worker counts ($max_servers = R), e.g. '1 2 3 5' (env LOADGEN_WORKERS)")
     _add(sweep, "queue-runners", 0, int, "fixed R for every point (0: R equals the workers)")
-    _add(sweep, "window", 30.0, float, "seconds of load per point, warm-up included")
+    _add(sweep, "batch", 5.0, float, "seconds per batch of the steady window (one throughput sample each)")
+    _add(sweep, "cap", 95.0, float, "most seconds of saturated load per point, warm-up included")
+    _add(sweep, "precision", 0.05, float, "stop a point once its 95%% interval's half-width is this share of the mean")
+    _add(sweep, "rate", 0.0, float, "common offered rate, msg/s, for the latency comparison (0: the policy's "
+         "capacity.production_rate, or 70%% of the first point's capacity)")
+    _add(sweep, "common-duration", 30.0, float, "seconds of load at the common rate per point")
     _add(sweep, "reports", "reports", str, "directory for reports/<timestamp>/")
     sweep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    sweep.add_argument("--quick", action="store_true", help="workers 1 2 4, 20 s each: a first look in ~3 min")
+    sweep.add_argument("--quick", action="store_true",
+                       help="workers 1 2 4, batches of 5 s, at most 30 s saturated, 15 s at the common rate")
+    _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
+         "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4 (default: "
+         "the one the flags below describe)")
     sweep.add_argument("--no-spamassassin", action="store_true", help="variant: amavisd-new without SpamAssassin")
     sweep.add_argument("--no-clamav", action="store_true", help="variant: amavisd-new without ClamAV")
     sweep.add_argument("--tmpfs", action="store_true", help="variant: amavisd-new's work directory on tmpfs")

@@ -1,75 +1,188 @@
-"""How it is shown: one row per sweep point in CSV and JSON, a Markdown summary, plots."""
+"""How it is shown: one row per sweep point in CSV and JSON, a Markdown summary that says
+what the figures allow one to conclude (and no more), and plots (loadgen.plots)."""
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from loadgen.knee import knee
+from loadgen.stats import Interval
 
-__all__ = ["Point", "write_report"]
+__all__ = ["COLUMNS", "Point", "knee_of", "write_report"]
 
 
 @dataclass(frozen=True)
 class Point:
     """One sweep point. The field order is the fixed CSV column order."""
 
-    workers: int
-    queue_runners: int
+    workers: int  # amavisd-new's $max_servers
+    queue_runners: int  # MTA-RX's R=
     max_servers: int
-    delivered_per_s: float  # median of per-second delivery counts in the steady window
-    delivered_mean_per_s: float  # deliveries in the steady window / its length
+    variant: str  # "shipped", or how the chain differed (loadgen.sweep.Variant)
+    # Saturated: the chain's capacity, from consecutive batches of the steady window.
+    throughput: float  # delivered msg/s (first arrivals of this run's messages), mean of the batches
+    throughput_half_width: float  # of its 95% confidence interval
+    batches: int
+    batch_s: float
+    stopped_by: str  # converged | time cap | plan ran out | interrupted
     accepted_per_s: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    p99_9_ms: float
-    max_ms: float
+    saturation_p50_ms: float  # latency at saturation: set by the in-flight setting, not the chain
+    saturation_p99_ms: float
+    # At the common offered rate (the same for every point): latency from each message's
+    # scheduled time.
+    common_rate: float
+    common_messages: int
+    common_delivered_per_s: float  # over the load's second half
+    common_p50_ms: float
+    common_p90_ms: float
+    common_p99_ms: float
+    common_max_ms: float
+    common_late: int  # sends that started over 0.5 s after their scheduled time
+    common_backlog_growth: float  # msg/s, in the load's second half
+    common_overloaded: bool
+    # Every message of both phases.
     sent: int
     delivered: int
     lost: int  # accepted, expected, never arrived
     duplicated: int
     errors: int
+    # Memory as the steady window closed.
     amavis_rss_mib: float  # all amavisd-new processes
-    amavis_private_mib: float
-    amavis_pss_mib: float  # what the processes cost together (shared pages divided)
-    cpu_rx: float  # cores used on average over the load
-    cpu_amavis: float
-    cpu_clamd: float
-    cpu_tx: float
+    amavis_pss_mib: float  # what they cost together (shared pages divided)
+    memory_rx_mib: float  # each container's cgroup: in use, less droppable page cache
+    memory_amavis_mib: float
+    memory_clamd_mib: float
+    memory_tx_mib: float
+    oom_kills: int  # amavisd-new's container, over the whole point
+    # CPU per delivered message over the steady window, and what it implies.
+    cpu_ms_rx: float
+    cpu_ms_amavis: float
+    cpu_ms_clamd: float
+    cpu_ms_tx: float
+    cpu_ms_generator: float  # the load generator itself: it shares the host's cores
+    cores_used: float  # by the chain's four containers
+    host_limit_per_s: float  # cores / CPU-seconds per message: the rate CPU alone allows
+    # Where the time goes at the common rate: mean ms per leg (loadgen.breakdown).
+    t_rx_queue_ms: float
+    t_receive_ms: float
+    t_mime_ms: float
+    t_virus_ms: float
+    t_spam_ms: float
+    t_forward_ms: float
+    t_other_ms: float
+    t_tx_ms: float
+    timed_messages: int
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.throughput, self.throughput_half_width, self.batches)
+
+    @property
+    def cpu_ms_chain(self) -> float:
+        return self.cpu_ms_rx + self.cpu_ms_amavis + self.cpu_ms_clamd + self.cpu_ms_tx
 
 
 COLUMNS = [f.name for f in fields(Point)]
 
 
-def _summary(points: list[Point], meta: dict[str, object]) -> str:
-    best = max(points, key=lambda p: p.delivered_per_s)
-    knee_workers = knee([(p.workers, p.delivered_per_s) for p in points])
+def variants(points: Sequence[Point]) -> list[str]:
+    """The variants in the order first measured."""
+    return list(dict.fromkeys(p.variant for p in points))
+
+
+def knee_of(points: Sequence[Point]) -> int | None:
+    return knee([(p.workers, p.interval) for p in points])
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
+
+
+def _variant_summary(points: list[Point], cores: int) -> list[str]:
     lines = [
-        "# Capacity sweep",
-        "",
-        f"Run {meta.get('started', '')}: {meta.get('description', '')}",
-        "",
-        "| workers | delivered/s (median) | (mean) | p50 ms | p99 ms | lost | amavisd-new RSS MiB | PSS MiB "
-        "| CPU amavis |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workers | R | delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg rx / amavis / clamd / tx "
+        "| host limit msg/s | of it | amavisd-new PSS MiB | memory MiB (all) | OOM kills |",
+        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in points:
-        lines.append(f"| {p.workers} | {p.delivered_per_s:.1f} | {p.delivered_mean_per_s:.2f} | {p.p50_ms:.0f} | "
-                     f"{p.p99_ms:.0f} | {p.lost} | {p.amavis_rss_mib:.0f} | {p.amavis_pss_mib:.0f} | "
-                     f"{p.cpu_amavis:.2f} |")
-    lines += ["", f"Best throughput: {best.delivered_per_s:.1f} msg/s with {best.workers} workers."]
-    most = max(points, key=lambda p: p.workers)
-    if knee_workers is not None and knee_workers == most.workers and len(points) > 1:
-        lines.append(f"Knee: not reached. Throughput still rises at {most.workers} workers, the most measured: "
-                     "sweep further.")
-    elif knee_workers is not None:
-        at_knee = next(p for p in points if p.workers == knee_workers)
-        waste = most.amavis_pss_mib - at_knee.amavis_pss_mib
-        lines.append(f"Knee: {knee_workers} workers reach 95% of the best throughput "
-                     f"({at_knee.delivered_per_s:.1f} msg/s); going to {most.workers} workers adds "
-                     f"{waste:.0f} MiB of memory (PSS) for at most "
-                     f"{best.delivered_per_s - at_knee.delivered_per_s:.1f} msg/s more.")
+        memory = p.memory_rx_mib + p.memory_amavis_mib + p.memory_clamd_mib + p.memory_tx_mib
+        share = p.throughput / p.host_limit_per_s if p.host_limit_per_s else 0
+        lines.append(
+            f"| {p.workers} | {p.queue_runners} | {p.throughput:.2f} +- {p.throughput_half_width:.2f} | {p.batches} "
+            f"| {p.stopped_by} | {p.cpu_ms_rx:.0f} / {p.cpu_ms_amavis:.0f} / {p.cpu_ms_clamd:.0f} / {p.cpu_ms_tx:.0f} "
+            f"| {p.host_limit_per_s:.2f} | {share:.0%} | {p.amavis_pss_mib:.0f} | {memory:.0f} | {p.oom_kills} |")
+    rate = points[0].common_rate
+    lines += ["", f"Latency at a common offered rate of {rate:g} msg/s (open loop, from each message's scheduled "
+              "time; the same traffic for every point):", "",
+              "| workers | messages | delivered msg/s | p50 | p90 | p99 | max | late sends | verdict |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for p in points:
+        verdict = (f"**overloaded**: backlog grew {p.common_backlog_growth:.2f} msg/s" if p.common_overloaded
+                   else "kept up")
+        lines.append(f"| {p.workers} | {p.common_messages} | {p.common_delivered_per_s:.2f} | {_ms(p.common_p50_ms)} "
+                     f"| {_ms(p.common_p90_ms)} | {_ms(p.common_p99_ms)} | {_ms(p.common_max_ms)} "
+                     f"| {p.common_late} | {verdict} |")
+    lines += ["", "Where the time goes at the common rate (mean ms per message, remote recipients):", "",
+              "| workers | MTA-RX queue | SMTP in | MIME | virus scan | SpamAssassin | to MTA-TX | rest "
+              "| MTA-TX on | timed |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p in points:
+        lines.append(f"| {p.workers} | {p.t_rx_queue_ms:.0f} | {p.t_receive_ms:.0f} | {p.t_mime_ms:.0f} "
+                     f"| {p.t_virus_ms:.0f} | {p.t_spam_ms:.0f} | {p.t_forward_ms:.0f} | {p.t_other_ms:.0f} "
+                     f"| {p.t_tx_ms:.0f} | {p.timed_messages} |")
+    lines += ["", *_conclusions(points, cores)]
+    return lines
+
+
+def _conclusions(points: list[Point], cores: int) -> list[str]:
+    lines = []
+    best = max(points, key=lambda p: p.throughput)
+    knee_workers = knee_of(points)
+    if knee_workers is not None:
+        at = next(p for p in points if p.workers == knee_workers)
+        lines.append(f"**Knee at {knee_workers} workers ({at.throughput:.2f} +- {at.throughput_half_width:.2f} "
+                     f"msg/s)**: the fewest workers whose 95% interval overlaps the best point's ({best.workers} "
+                     f"workers, {best.throughput:.2f} +- {best.throughput_half_width:.2f} msg/s).")
+        beyond = [p for p in points if p.workers > knee_workers]
+        for p in beyond:
+            lines.append(f"- {p.workers} workers instead: {p.amavis_pss_mib - at.amavis_pss_mib:+.0f} MiB amavisd-new "
+                         f"PSS, p50 at the common rate {_ms(p.common_p50_ms)} vs {_ms(at.common_p50_ms)}, "
+                         f"throughput {p.throughput - at.throughput:+.2f} msg/s (within the noise)"
+                         if p.interval.overlaps(best.interval) else
+                         f"- {p.workers} workers instead: {p.amavis_pss_mib - at.amavis_pss_mib:+.0f} MiB amavisd-new "
+                         f"PSS, p50 at the common rate {_ms(p.common_p50_ms)} vs {_ms(at.common_p50_ms)}, "
+                         f"throughput {p.throughput - at.throughput:+.2f} msg/s")
+        if knee_workers == max(p.workers for p in points) and len(points) > 1:
+            lines.append(f"The knee is the most workers measured: throughput may still rise beyond {knee_workers}; "
+                         "sweep further before deciding.")
+        lines.append(f"Recommendation: `R = $max_servers = {knee_workers}`.")
+        share = at.throughput / at.host_limit_per_s if at.host_limit_per_s else 0
+        lines.append(f"Host limit: {cores} cores / {at.cpu_ms_chain:.0f} CPU-ms per message = "
+                     f"{at.host_limit_per_s:.2f} msg/s; at the knee the chain delivers {share:.0%} of it "
+                     f"({at.cores_used:.2f} cores busy, the generator adds {at.cpu_ms_generator:.0f} CPU-ms/msg): "
+                     + ("CPU-bound, more workers cannot help on this host." if share >= 0.8 else
+                        "not CPU-bound: the limit is a wait (I/O, locks, the queue runners), not the cores."))
+    if any(p.stopped_by != "converged" for p in points):
+        loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in points if p.stopped_by != "converged")
+        lines.append(f"Not converged to the precision asked (half-width in brackets): {loose}; a longer --cap "
+                     "narrows them.")
+    lines.append("Saturation latency (in points.csv) is set by the generator's in-flight setting, not by the "
+                 "chain; compare the common-rate latency instead.")
+    return lines
+
+
+def _summary(points: list[Point], meta: dict[str, object]) -> str:
+    cores = int(str(meta.get("cores") or 1))
+    lines = ["# Capacity sweep", "", f"Run {meta.get('started', '')}: {meta.get('description', '')}", ""]
+    names = variants(points)
+    for name in names:
+        if len(names) > 1:
+            lines += [f"## Variant: {name}", ""]
+        lines += [*_variant_summary([p for p in points if p.variant == name], cores), ""]
+    if len(names) > 1:
+        lines += [*_comparison(points, names), ""]
     generator = meta.get("generator_msg_per_s")
     if isinstance(generator, int | float) and generator:
         fastest = max(p.accepted_per_s for p in points) or 1.0
@@ -82,42 +195,29 @@ def _summary(points: list[Point], meta: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plots(points: list[Point], directory: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    workers = [p.workers for p in points]
-    figure, throughput_axis = plt.subplots(figsize=(7, 4))
-    throughput_axis.plot(workers, [p.delivered_per_s for p in points], "o-", color="tab:blue")
-    throughput_axis.set_xlabel("amavisd-new workers (= MTA-RX queue runners)")
-    throughput_axis.set_ylabel("delivered msg/s", color="tab:blue")
-    memory_axis = throughput_axis.twinx()
-    memory_axis.plot(workers, [p.amavis_rss_mib for p in points], "s--", color="tab:red", label="RSS")
-    memory_axis.plot(workers, [p.amavis_pss_mib for p in points], "^:", color="tab:orange", label="PSS")
-    memory_axis.set_ylabel("amavisd-new memory, MiB", color="tab:red")
-    memory_axis.legend(loc="lower right")
-    throughput_axis.set_title("Throughput and memory vs workers")
-    figure.tight_layout()
-    figure.savefig(directory / "throughput.png", dpi=100)
-    plt.close(figure)
-
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for column, label in (("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"), ("max_ms", "max")):
-        axis.plot(workers, [getattr(p, column) for p in points], "o-", label=label)
-    axis.set_xlabel("amavisd-new workers (= MTA-RX queue runners)")
-    axis.set_ylabel("end-to-end latency, ms")
-    axis.set_yscale("log")
-    axis.legend()
-    axis.set_title("Latency percentiles vs workers")
-    figure.tight_layout()
-    figure.savefig(directory / "latency.png", dpi=100)
-    plt.close(figure)
+def _comparison(points: list[Point], names: list[str]) -> list[str]:
+    """Each variant against the first, at the worker counts both measured: the difference
+    of the means with a conservative interval (the half-widths added in quadrature)."""
+    base = names[0]
+    lines = [f"## Variants against {base}", "",
+             "| workers | variant | msg/s | vs " + base + " | difference (95%) | verdict |",
+             "| ---: | --- | ---: | ---: | ---: | --- |"]
+    for name in names[1:]:
+        for p in (p for p in points if p.variant == name):
+            ref = next((r for r in points if r.variant == base and r.workers == p.workers), None)
+            if ref is None:
+                continue
+            diff = p.throughput - ref.throughput
+            spread = (p.throughput_half_width ** 2 + ref.throughput_half_width ** 2) ** 0.5
+            verdict = ("noise larger than the effect: no conclusion" if abs(diff) <= spread else
+                       f"{'faster' if diff > 0 else 'slower'} by {abs(diff) / ref.throughput:.0%}")
+            lines.append(f"| {p.workers} | {name} | {p.throughput:.2f} | {ref.throughput:.2f} | {diff:+.2f} +- "
+                         f"{spread:.2f} | {verdict} |")
+    return lines
 
 
 def write_report(points: list[Point], directory: Path, meta: dict[str, object], *, plots: bool = True) -> Path:
-    """points.csv, points.json, summary.md (and throughput.png, latency.png) in `directory`."""
+    """points.csv, points.json, summary.md (and the plots) in `directory`."""
     if not points:
         raise ValueError("no sweep points to report")
     directory.mkdir(parents=True, exist_ok=True)
@@ -126,10 +226,12 @@ def write_report(points: list[Point], directory: Path, meta: dict[str, object], 
         writer.writeheader()
         for point in points:
             writer.writerow(asdict(point))
-    knee_workers = knee([(p.workers, p.delivered_per_s) for p in points])
-    document = {"meta": meta, "knee_workers": knee_workers, "columns": COLUMNS, "points": [asdict(p) for p in points]}
+    knees = {name: knee_of([p for p in points if p.variant == name]) for name in variants(points)}
+    document = {"meta": meta, "knee_workers": knees, "columns": COLUMNS, "points": [asdict(p) for p in points]}
     (directory / "points.json").write_text(json.dumps(document, indent=2) + "\n")
     (directory / "summary.md").write_text(_summary(points, meta))
     if plots:
-        _plots(points, directory)
+        from loadgen.plots import draw
+
+        draw(points, directory)
     return directory

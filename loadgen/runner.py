@@ -22,7 +22,12 @@ from loadgen.stats import Tally
 from loadgen.wire import send_one
 from loadgen.workload import Planned
 
-__all__ = ["Injection", "RunResult", "injections", "run_load"]
+__all__ = ["LATE_AFTER", "Injection", "RunResult", "injections", "run_load"]
+
+# An open-loop message whose send starts this much after its scheduled time is late: the
+# generator (or MTA-RX, slow to accept) could not keep the schedule. Its latency still
+# counts from the scheduled time, so the wait is not hidden.
+LATE_AFTER = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,11 @@ class RunResult:
     warmup: float
     tally: Tally = field(default_factory=Tally)
     sent: int = 0
-    scheduled: dict[str, float] = field(default_factory=dict)  # expected to arrive
-    accepted_at: list[float] = field(default_factory=list)
+    scheduled: dict[str, float] = field(default_factory=dict)  # expected to arrive: Message-ID -> due
+    accepted: dict[str, float] = field(default_factory=dict)  # Message-ID -> when MTA-RX said 250
     arrivals: Arrivals = field(default_factory=dict)
+    late: int = 0  # open loop: sends started more than LATE_AFTER after their scheduled time
+    backlog: list[tuple[float, int]] = field(default_factory=list)  # (time, accepted and not yet arrived)
     plan_ran_out: bool = False  # every planned message was sent before the duration ended
     interrupted: bool = False
 
@@ -58,8 +65,26 @@ class RunResult:
     def steady_window(self) -> tuple[float, float]:
         return self.started + self.warmup, self.load_ended
 
-    def arrival_times(self) -> list[float]:
-        return [t for times in self.arrivals.values() for t in times]
+    @property
+    def accepted_at(self) -> list[float]:
+        return list(self.accepted.values())
+
+    def first_arrivals(self) -> list[float]:
+        """When each message this run scheduled first arrived: no duplicates, nothing of
+        an earlier run, no alert or bounce the chain made."""
+        return [min(self.arrivals[m]) for m in self.scheduled if m in self.arrivals]
+
+    def backlog_growth(self, start: float, end: float) -> float:
+        """Messages per second by which the backlog (accepted, not yet arrived) grew
+        between `start` and `end` (least squares over the samples taken then): above
+        zero, the chain falls behind the offered load."""
+        points = [(t, n) for t, n in self.backlog if start <= t <= end]
+        if len(points) < 2:
+            return 0.0
+        mean_t = sum(t for t, _ in points) / len(points)
+        mean_n = sum(n for _, n in points) / len(points)
+        spread = sum((t - mean_t) ** 2 for t, _ in points)
+        return sum((t - mean_t) * (n - mean_n) for t, n in points) / spread if spread else 0.0
 
     def matched(self) -> Matched:
         return match(self.scheduled, self.arrivals)
@@ -71,6 +96,8 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
     client: aiosmtplib.SMTP | None = None
     while (item := await queue.get()) is not None:
         planned, due = item
+        if result.mode == "open" and time.time() - due > LATE_AFTER:
+            result.late += 1
         try:
             if client is None or not client.is_connected:
                 client = aiosmtplib.SMTP(hostname="127.0.0.1", port=injection.port, start_tls=False,
@@ -83,7 +110,7 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
             result.sent += 1
             await send_one(client, planned.sender, planned.recipient, planned.wire)
             result.tally.accepted += 1
-            result.accepted_at.append(time.time())
+            result.accepted[planned.message_id] = time.time()
             if planned.expect_delivery:
                 result.scheduled[planned.message_id] = due
             on_accept(planned)
@@ -111,7 +138,7 @@ def _split_sessions(plan: list[Planned], sessions: int) -> dict[str, int]:
 async def _run(
     plan: list[Planned], *, mode: str, injections: dict[str, Injection], watchers: list[SinkWatcher | MailboxWatcher],
     duration: float, warmup: float, rate: float, sessions: int, inflight: int, drain: float,
-    progress: Callable[[RunResult, int], None], stop: Callable[[], bool], holder: list[RunResult],
+    progress: Callable[[RunResult, int], None], stop: Callable[[RunResult], bool], holder: list[RunResult],
 ) -> RunResult:
     now = time.time()
     result = RunResult(mode=mode, started=now, load_ended=now, ended=now, warmup=warmup)
@@ -138,10 +165,11 @@ async def _run(
     next_poll = 0.0
     index = 0
     try:
-        while index < len(plan) and time.time() < deadline and not stop():
+        while index < len(plan) and time.time() < deadline and not stop(result):
             if time.time() >= next_poll:
                 poll()
                 outstanding = sum(1 for m in result.scheduled if m not in result.arrivals)
+                result.backlog.append((time.time(), outstanding))
                 progress(result, len(result.arrivals))
                 next_poll = time.time() + 0.25
             if mode == "open":
@@ -181,8 +209,8 @@ def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection]
              watchers: list[SinkWatcher | MailboxWatcher], duration: float, warmup: float = 5, rate: float = 10,
              sessions: int = 4, inflight: int = 20, drain: float = 120,
              progress: Callable[[RunResult, int], None] = lambda result, arrived: None,
-             stop: Callable[[], bool] = lambda: False) -> RunResult:
-    """Offer load from `plan` for `duration` seconds (or until stop() says so), each
+             stop: Callable[[RunResult], bool] = lambda result: False) -> RunResult:
+    """Offer load from `plan` for `duration` seconds (or until stop(result) says so), each
     message through injections[message.via], then wait up to `drain` seconds for the
     accepted messages to show up at the watchers. Ctrl-C ends the load early; the result
     still counts."""

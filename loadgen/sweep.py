@@ -1,80 +1,218 @@
-"""The capacity sweep: for each worker count, a fresh chain, saturated, measured."""
+"""The capacity sweep: for each worker count (and variant), a fresh chain, measured twice.
 
+1. Saturated: messages kept in flight so every worker is busy; consecutive batches of the
+   steady window give the throughput with its interval (loadgen.steady); CPU and memory
+   are read from the containers' cgroups at the window's edges.
+2. At a common rate: the same open-loop load for every point (by default 70% of the first
+   point's capacity), so latency compares worker counts under the same traffic, counted
+   from each message's scheduled time; amavisd-new's TIMING lines then say where the time
+   went.
+"""
+
+import os
+import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness import Stack
+from harness.cgroups import CgroupSample
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
+from loadgen.breakdown import LEGS, breakdown, parse_timings
 from loadgen.report import Point
 from loadgen.runner import RunResult, injections, run_load
-from loadgen.stats import mean_rate, steady_rate
+from loadgen.steady import SETTLE, SteadyMeter, SteadyWindow
 from loadgen.workload import Planned
 
-__all__ = ["SweepSettings", "measure_point"]
+__all__ = ["MEASURED", "SweepSettings", "Variant", "measure_point", "timestamp"]
 
 MEASURED = ("rx", "amavis", "clamd", "tx")
+MIB = 1024 * 1024
+# Overloaded: the backlog (accepted, not yet arrived) still grows, in the load's second
+# half, by more than this share of the offered rate. A chain that keeps up holds it
+# steady at about rate x latency.
+OVERLOAD_GROWTH = 0.1
 
 
 @dataclass(frozen=True)
-class SweepSettings:
-    window: float = 30  # seconds of load per point, warm-up included
-    warmup: float = 5
-    inflight_per_worker: int = 4  # messages kept in flight: enough to keep every worker busy
-    sessions: int = 4
-    drain: float = 120
-    queue_runners: int | None = None  # None: equal to the workers, as the document advises
+class Variant:
+    """How the chain differs from the configuration as shipped, for one sweep point.
+    Written as options joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=1g,
+    runners=2x (R twice $max_servers) or runners=N (a fixed R)."""
+
     spamassassin: bool = True
     clamav: bool = True
     tmpfs: bool = False  # amavisd-new's work directory on tmpfs
     amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
+    runners: str = ""  # "": R = $max_servers, as the document advises
 
-    def variant(self) -> str:
-        parts = [name for name, on in (("no SpamAssassin", not self.spamassassin), ("no ClamAV", not self.clamav),
-                                       ("tmpfs work dir", self.tmpfs)) if on]
+    @classmethod
+    def parse(cls, text: str) -> "Variant":
+        variant = cls()
+        for option in filter(None, (part.strip() for part in text.split("+"))):
+            name, _, value = option.partition("=")
+            if option == "shipped":
+                continue
+            if option in ("tmpfs", "no-sa", "no-clamav"):
+                variant = replace(variant, **{"tmpfs": {"tmpfs": True}, "no-sa": {"spamassassin": False},
+                                              "no-clamav": {"clamav": False}}[option])
+            elif name == "memory" and re.fullmatch(r"\d+[kmg]?", value):
+                variant = replace(variant, amavis_memory=value)
+            elif name == "runners" and re.fullmatch(r"\d+x?", value) and value not in ("0", "0x"):
+                variant = replace(variant, runners=value)
+            else:
+                raise ValueError(f"unknown variant option {option!r} in {text!r}: use shipped, tmpfs, no-sa, "
+                                 "no-clamav, memory=<size> (e.g. 700m), runners=<N> or runners=<N>x")
+        return variant
+
+    @property
+    def label(self) -> str:
+        parts = [name for name, on in (("no-sa", not self.spamassassin), ("no-clamav", not self.clamav),
+                                       ("tmpfs", self.tmpfs)) if on]
         if self.amavis_memory != "0":
-            parts.append(f"amavisd-new memory limit {self.amavis_memory}")
-        return ", ".join(parts) or "as shipped"
+            parts.append(f"memory={self.amavis_memory}")
+        if self.runners:
+            parts.append(f"runners={self.runners}")
+        return "+".join(parts) or "shipped"
+
+    def queue_runners(self, workers: int) -> int:
+        if not self.runners:
+            return workers
+        return workers * int(self.runners[:-1]) if self.runners.endswith("x") else int(self.runners)
+
+    def env(self, workers: int) -> dict[str, str]:
+        return {"RX_QUEUE_RUNNERS": str(self.queue_runners(workers)), "AMAVIS_MAX_SERVERS": str(workers),
+                "AMAVIS_SPAM_CHECKS": "1" if self.spamassassin else "0",
+                "AMAVIS_VIRUS_CHECKS": "1" if self.clamav else "0", "AMAVIS_MEM_LIMIT": self.amavis_memory}
 
 
-def measure_point(workers: int, plan: list[Planned], settings: SweepSettings,
-                  progress: Callable[[RunResult, int], None] = lambda r, a: None) -> Point:
-    runners = settings.queue_runners or workers
-    env = {"RX_QUEUE_RUNNERS": str(runners), "AMAVIS_MAX_SERVERS": str(workers),
-           "AMAVIS_SPAM_CHECKS": "1" if settings.spamassassin else "0",
-           "AMAVIS_VIRUS_CHECKS": "1" if settings.clamav else "0", "AMAVIS_MEM_LIMIT": settings.amavis_memory}
-    with Stack(env=env, extra_files=["compose.tmpfs.yaml"] if settings.tmpfs else None) as stack:
-        cpu_before = {service: stack.cpu_seconds(service) for service in MEASURED}
-        login = current_policy().submission_login
-        result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
-                          injections=injections(stack.office_port, stack.submission_port, login),
-                          duration=settings.window, warmup=settings.warmup, sessions=settings.sessions,
-                          inflight=settings.inflight_per_worker * workers + 10, drain=settings.drain,
-                          progress=progress)
-        busy = max(result.load_ended - result.started, 1e-9)
-        cpu = {service: (stack.cpu_seconds(service) - cpu_before[service]) / busy for service in MEASURED}
-        memory = stack.process_memory("amavis", "amavisd (")
-    if result.plan_ran_out:  # the point is still measured, over a shorter window
-        print(f"warning: all {len(plan)} pre-generated messages were sent before the {settings.window:g} s window "
-              "ended; raise --messages", file=sys.stderr)
-    matched = result.matched()
-    start, end = result.steady_window
-    latency = matched.latency.summary()
+@dataclass(frozen=True)
+class SweepSettings:
+    warmup: float = 5  # seconds of saturated load before the steady window
+    batch: float = 5  # seconds per batch of the steady window
+    cap: float = 95  # most seconds of saturated load per point, warm-up included
+    precision: float = 0.05  # stop once the 95% half-width is at most this share of the mean
+    inflight_per_worker: int = 4  # messages kept in flight: enough to keep every worker busy
+    inflight_extra: int = 10
+    sessions: int = 4
+    drain: float = 120
+    common_rate: float = 0  # msg/s offered to every point; 0: common_share of the first point's capacity
+    common_share: float = 0.7
+    common_duration: float = 30
+
+    def inflight(self, workers: int) -> int:
+        return self.inflight_per_worker * workers + self.inflight_extra
+
+
+def _counters(stack: Stack) -> Callable[[], dict[str, CgroupSample]]:
+    """Every measured container's counters, and the generator's own CPU (it shares the host)."""
+    groups = {service: stack.cgroup(service) for service in MEASURED}
+
+    def read() -> dict[str, CgroupSample]:
+        samples = {service: group.sample() for service, group in groups.items()}
+        samples["generator"] = CgroupSample(time.process_time(), 0, 0)
+        return samples
+
+    return read
+
+
+def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSettings,
+             progress: Callable[[RunResult, int], None]) -> tuple[RunResult, SteadyWindow, list[dict[str, int]]]:
+    """Saturated load until the steady window is measured; also amavisd-new's processes'
+    memory as the window closed."""
+    memory: list[list[dict[str, int]]] = []
+    counters = _counters(stack)
+
+    def on_close() -> None:
+        memory.append(stack.process_memory("amavis", "amavisd ("))
+
+    meter = SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap,
+                        precision=settings.precision, counters=counters, on_close=on_close)
+    result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
+                      injections=injections(stack.office_port, stack.submission_port,
+                                            current_policy().submission_login),
+                      duration=settings.cap + SETTLE + 1, warmup=settings.warmup, sessions=settings.sessions,
+                      inflight=settings.inflight(workers), drain=settings.drain, progress=progress, stop=meter)
+    window = meter.finish(result)
+    if window.reason == "plan ran out":
+        print(f"warning: all {len(plan)} pre-generated messages were sent before the point was measured; "
+              "raise --messages", file=sys.stderr)
+    return result, window, memory[0] if memory else stack.process_memory("amavis", "amavisd (")
+
+
+def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: SweepSettings,
+                   progress: Callable[[RunResult, int], None]) -> RunResult:
+    """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time."""
+    return run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
+                    injections=injections(stack.office_port, stack.submission_port, current_policy().submission_login),
+                    duration=settings.common_duration, warmup=0, rate=rate, sessions=settings.sessions,
+                    drain=settings.drain, progress=progress)
+
+
+def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned], common_plan: list[Planned],
+                  settings: SweepSettings, progress: Callable[[RunResult, int], None] = lambda r, a: None) -> Point:
+    """One point: a fresh chain, saturated, then at the common rate (settings.common_rate,
+    or common_share of this point's own capacity when it is 0)."""
+    extra = ["compose.tmpfs.yaml"] if variant.tmpfs else None
+    with Stack(env=variant.env(workers), extra_files=extra) as stack:
+        oom_group = stack.cgroup("amavis")
+        oom_before = oom_group.sample().oom_kills
+        saturated, window, amavis_memory = saturate(stack, saturation_plan, workers, settings, progress)
+        rate = settings.common_rate or round(settings.common_share * window.throughput.mean, 2)
+        common = at_common_rate(stack, common_plan, rate, settings, progress)
+        timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
+        oom_kills = oom_group.sample().oom_kills - oom_before
+    return _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills,
+                  remote={p.message_id for p in common_plan if p.mailbox is None})
+
+
+def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
+           rate: float, amavis_memory: list[dict[str, int]], timings: dict, oom_kills: int,  # type: ignore[type-arg]
+           remote: set[str]) -> Point:
+    delivered = window.delivered(saturated)
+    start, end = window.counters_start, window.counters_end
+    cpu_ms = {name: 1000 * (end[name].cpu_seconds - start[name].cpu_seconds) / max(delivered, 1)
+              for name in (*MEASURED, "generator")}
+    chain_cpu_s = sum(cpu_ms[s] for s in MEASURED) / 1000
+    host_limit = (os.cpu_count() or 1) / chain_cpu_s if chain_cpu_s > 0 else 0.0
+    sat = saturated.matched()
+    com = common.matched()
+    latency = com.latency.summary()
+    # The chain's answer to the common rate, read over the load's second half: the first
+    # half holds the ramp (the backlog fills to rate x latency).
+    middle, common_end = (common.started + common.load_ended) / 2, common.load_ended
+    common_delivered = sum(1 for t in common.first_arrivals() if middle <= t < common_end) / (common_end - middle)
+    growth = common.backlog_growth(middle, common_end)
+    first = {m: min(times) for m, times in common.arrivals.items()}
+    legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, first, timings)
     return Point(
-        workers=workers, queue_runners=runners, max_servers=workers,
-        delivered_per_s=steady_rate(result.arrival_times(), start, end),
-        delivered_mean_per_s=round(mean_rate(result.arrival_times(), start, end), 2),
-        accepted_per_s=steady_rate(result.accepted_at, start, end),
-        p50_ms=latency["p50"], p90_ms=latency["p90"], p99_ms=latency["p99"], p99_9_ms=latency["p99.9"],
-        max_ms=latency["max"], sent=result.sent, delivered=matched.delivered, lost=len(matched.missing),
-        duplicated=sum(matched.duplicated.values()), errors=result.tally.errors,
-        amavis_rss_mib=sum(m["rss"] for m in memory) / 1024,
-        amavis_private_mib=sum(m.get("private", 0) for m in memory) / 1024,
-        amavis_pss_mib=sum(m.get("pss", 0) for m in memory) / 1024,
-        cpu_rx=round(cpu["rx"], 3), cpu_amavis=round(cpu["amavis"], 3), cpu_clamd=round(cpu["clamd"], 3),
-        cpu_tx=round(cpu["tx"], 3),
+        workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
+        throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
+        batches=len(window.rates), batch_s=round(window.seconds / max(len(window.rates), 1), 1),
+        stopped_by=window.reason,
+        accepted_per_s=round(sum(1 for t in saturated.accepted_at if window.start <= t < window.end)
+                             / window.seconds, 3),
+        saturation_p50_ms=sat.latency.summary()["p50"], saturation_p99_ms=sat.latency.summary()["p99"],
+        common_rate=rate, common_messages=len(common.scheduled),
+        common_delivered_per_s=round(common_delivered, 3),
+        common_p50_ms=latency["p50"], common_p90_ms=latency["p90"], common_p99_ms=latency["p99"],
+        common_max_ms=latency["max"], common_late=common.late,
+        common_backlog_growth=round(growth, 3), common_overloaded=growth > OVERLOAD_GROWTH * rate,
+        sent=saturated.sent + common.sent, delivered=sat.delivered + com.delivered,
+        lost=len(sat.missing) + len(com.missing),
+        duplicated=sum(sat.duplicated.values()) + sum(com.duplicated.values()),
+        errors=saturated.tally.errors + common.tally.errors,
+        amavis_rss_mib=round(sum(m["rss"] for m in amavis_memory) / 1024, 1),
+        amavis_pss_mib=round(sum(m.get("pss", 0) for m in amavis_memory) / 1024, 1),
+        **{f"memory_{s}_mib": round(end[s].memory_bytes / MIB, 1) for s in MEASURED},
+        oom_kills=oom_kills,
+        **{f"cpu_ms_{name}": round(ms, 1) for name, ms in cpu_ms.items()},
+        cores_used=round(chain_cpu_s * delivered / window.seconds, 3),
+        host_limit_per_s=round(host_limit, 3),
+        **{f"t_{leg}_ms": round(legs.legs_ms[leg], 1) for leg in LEGS},
+        timed_messages=legs.messages,
     )
 
 

@@ -1,5 +1,6 @@
-"""A tiny capacity sweep end to end: two points, a few seconds each, every message counted,
-whether it went in on 25 or 587 and out to the sink or a local mailbox."""
+"""The capacity sweep end to end on a real chain: a tiny sweep whose report carries every
+figure a decision needs, and the common-rate latency shown to measure the chain, not the
+generator's in-flight setting."""
 
 import csv
 import json
@@ -7,24 +8,63 @@ from pathlib import Path
 
 import pytest
 
+from harness import Stack
 from loadgen.cli import main
+from loadgen.sweep import SweepSettings, Variant, at_common_rate, saturate
+from loadgen.workload import Workload, pregenerate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
-def test_a_tiny_sweep_writes_its_report_and_accounts_for_every_message(tmp_path: Path) -> None:
-    code = main(["sweep", "--workers", "1 2", "--window", "12", "--warmup", "2", "--messages", "400",
-                 "--drain", "90", "--bench-messages", "0", "--reports", str(tmp_path),
-                 "--local-share", "0.3", "--submission-share", "0.3"])
+def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(tmp_path: Path) -> None:
+    code = main(["sweep", "--workers", "1 2", "--batch", "3", "--cap", "16", "--warmup", "2",
+                 "--common-duration", "10", "--messages", "300", "--drain", "90", "--bench-messages", "0",
+                 "--reports", str(tmp_path), "--local-share", "0.3", "--submission-share", "0.3"])
     (report,) = tmp_path.iterdir()
     assert code == 0, (report / "summary.md").read_text()
     with (report / "points.csv").open() as rows:
         points = list(csv.DictReader(rows))
     assert [int(p["workers"]) for p in points] == [1, 2]
-    for p in points:
-        assert int(p["sent"]) > 0 and int(p["lost"]) == 0 and int(p["errors"]) == 0, p
-        assert int(p["delivered"]) == int(p["sent"]), p  # all ham: every message arrives
-        assert float(p["delivered_per_s"]) > 0 and float(p["amavis_rss_mib"]) > 100, p
-    assert json.loads((report / "points.json").read_text())["knee_workers"] in (1, 2)
+    document = json.loads((report / "points.json").read_text())
+    rate = document["meta"]["common_rate"]
+    assert rate > 0 and all(p["common_rate"] == rate for p in document["points"])  # one rate for all points
+    for p in document["points"]:
+        assert p["sent"] > 0 and p["lost"] == 0 and p["errors"] == 0, p
+        assert p["delivered"] == p["sent"], p  # all ham: every message of both phases arrives
+        assert p["throughput"] > 0 and p["throughput_half_width"] >= 0 and p["batches"] >= 3, p
+        assert p["stopped_by"] in ("converged", "time cap"), p
+        assert p["common_messages"] > 0 and 0 < p["common_p50_ms"] <= p["common_p99_ms"], p
+        for service in ("rx", "amavis", "tx"):
+            assert p[f"cpu_ms_{service}"] > 0, p
+        assert p["cpu_ms_amavis"] > p["cpu_ms_rx"], p  # the filter is the costly part
+        assert p["memory_amavis_mib"] > 100 and p["amavis_pss_mib"] > 100, p
+        assert p["timed_messages"] > 0 and p["t_spam_ms"] > 0 and p["t_receive_ms"] > 0, p
+    assert document["knee_workers"]["shipped"] in (1, 2)
+    summary = (report / "summary.md").read_text()
+    assert "**Knee at" in summary and "Recommendation: `R = $max_servers =" in summary
     assert {f.name for f in report.iterdir()} >= {"points.csv", "points.json", "summary.md", "throughput.png",
-                                                  "latency.png"}
+                                                  "latency.png", "memory.png", "breakdown.png"}
+
+
+def test_latency_at_the_common_rate_does_not_depend_on_the_in_flight_setting() -> None:
+    """The same chain saturated with 2 and then 40 messages in flight: saturation latency
+    follows the setting (Little's law), the common-rate latency after each does not."""
+    workload = Workload(seed=5)
+    plans = [pregenerate(count, Workload(seed=workload.seed + i)) for i, count in enumerate((300, 60, 300, 60))]
+    settings = {inflight: SweepSettings(warmup=2, batch=3, cap=20, inflight_per_worker=0, inflight_extra=inflight,
+                                        common_duration=25, drain=120) for inflight in (2, 40)}
+    def progress(result: object, arrived: int) -> None:
+        pass
+
+    with Stack(env=Variant().env(2)) as stack:
+        outcome = {}
+        for inflight, (saturation_plan, common_plan) in zip((2, 40), (plans[:2], plans[2:]), strict=True):
+            saturated, window, _ = saturate(stack, saturation_plan, 2, settings[inflight], progress)
+            common = at_common_rate(stack, common_plan, 1.0, settings[inflight], progress)
+            outcome[inflight] = (saturated.matched().latency.summary()["p50"],
+                                 common.matched().latency.summary()["p50"], window)
+    (saturated_few, common_few, window_few), (saturated_many, common_many, _) = outcome[2], outcome[40]
+    evidence = f"p50 ms at saturation {saturated_few} / {saturated_many}, at 1 msg/s {common_few} / {common_many}"
+    assert window_few.throughput.mean > 1.0, evidence  # 1 msg/s is below capacity
+    assert saturated_many > 3 * saturated_few, evidence  # the setting does drive saturation latency
+    assert max(common_few, common_many) < 1.5 * min(common_few, common_many), evidence

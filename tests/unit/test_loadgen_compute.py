@@ -4,8 +4,9 @@ import pytest
 
 from loadgen.knee import knee
 from loadgen.matching import match
+from loadgen.runner import RunResult
 from loadgen.schedule import open_loop_offsets
-from loadgen.stats import Latency, per_second, steady_rate
+from loadgen.stats import Interval, Latency, batch_rates, interval, per_second, steady_rate
 from loadgen.wire import on_the_wire
 from loadgen.workload import Mix, Workload, pregenerate
 
@@ -58,10 +59,58 @@ def test_sends_are_matched_to_arrivals_with_missing_duplicated_and_unexpected_co
     assert matched.latency.summary()["max"] == 1000  # b: first copy 11.5 - 10.5
 
 
-def test_the_knee_is_the_fewest_workers_within_95_percent_of_the_best() -> None:
-    points = [(1, 5.0), (2, 9.0), (3, 9.6), (5, 10.0), (8, 9.8)]
-    assert knee(points) == 3
-    assert knee([]) is None and knee([(1, 0.0)]) is None
+def test_the_knee_is_the_fewest_workers_whose_interval_overlaps_the_best_ones() -> None:
+    points = [(1, Interval(5.0, 0.2, 5)), (2, Interval(9.0, 0.3, 5)), (3, Interval(9.6, 0.3, 5)),
+              (5, Interval(10.0, 0.3, 5)), (8, Interval(9.8, 0.5, 5))]
+    assert knee(points) == 3  # 9.6 + 0.3 reaches 10.0 - 0.3; 9.0 + 0.3 does not
+    assert knee([]) is None and knee([(1, Interval(0.0, 0.0, 3))]) is None
+
+
+def test_a_noisy_curve_puts_the_knee_early_and_a_lucky_last_point_does_not_move_it() -> None:
+    # The sample report's shape: one high window at 20 workers. With intervals, 5 workers
+    # already overlap it, so the verdict no longer hangs on that one window.
+    noisy = [(1, Interval(1.6, 0.2, 6)), (2, Interval(2.8, 0.3, 6)), (5, Interval(3.9, 0.5, 6)),
+             (20, Interval(4.6, 0.8, 6))]
+    assert knee(noisy) == 5
+    precise = [(w, Interval(i.mean, 0.05, 20)) for w, i in noisy]
+    assert knee(precise) == 20
+
+
+def test_the_interval_is_students_t_at_95_percent() -> None:
+    result = interval([10.0, 12.0, 14.0])  # mean 12, sd 2, t(0.975, 2) = 4.303
+    assert result.mean == 12.0 and result.n == 3
+    assert result.half_width == pytest.approx(4.303 * 2 / 3**0.5, rel=1e-3)
+    assert result.relative == pytest.approx(0.414, rel=1e-2)
+    assert interval([5.0, 5.0, 5.0]).half_width == 0.0
+    with pytest.raises(ValueError, match="at least 2"):
+        interval([1.0])
+
+
+def test_intervals_overlap_when_their_ranges_meet() -> None:
+    assert Interval(10, 1, 3).overlaps(Interval(11.5, 0.5, 3))
+    assert not Interval(10, 1, 3).overlaps(Interval(11.6, 0.5, 3))
+    assert Interval(0, 0, 3).relative == float("inf")
+
+
+def test_batch_rates_count_each_batch_and_nothing_outside() -> None:
+    times = [99.9, 100.0, 100.5, 104.9, 105.0, 109.99, 110.0, 200.0]
+    assert batch_rates(times, 100, 5, 2) == [3 / 5, 2 / 5]
+
+
+def test_first_arrivals_count_each_scheduled_message_once() -> None:
+    result = RunResult(mode="inflight", started=0, load_ended=10, ended=10, warmup=0)
+    result.scheduled = {"a": 1.0, "b": 1.0, "c": 2.0}
+    # b arrived twice (a duplicate); "alert" is a notification the chain made; c is missing.
+    result.arrivals = {"a": [3.0], "b": [5.0, 4.0], "alert": [4.5], "old": [0.5]}
+    assert sorted(result.first_arrivals()) == [3.0, 4.0]
+
+
+def test_the_backlog_growth_is_the_slope_of_its_samples() -> None:
+    result = RunResult(mode="open", started=0, load_ended=10, ended=10, warmup=0)
+    result.backlog = [(t, 3 * t + 1) for t in range(11)]
+    assert result.backlog_growth(5, 10) == pytest.approx(3.0)
+    result.backlog = [(t, 7) for t in range(11)]
+    assert result.backlog_growth(0, 10) == 0.0
 
 
 def test_pregenerated_messages_are_unique_tagged_and_follow_the_mix() -> None:

@@ -1,46 +1,90 @@
-"""Report files: fixed CSV columns, JSON with the knee, a Markdown summary, plots."""
+"""Report files: fixed CSV columns, JSON with the knee, a Markdown summary that draws
+only the conclusions its intervals allow, plots."""
 
 import csv
 import json
+from dataclasses import fields
 from pathlib import Path
 
 from loadgen.report import COLUMNS, Point, write_report
 
 
-def point(workers: int, rate: float, pss: float, lost: int = 0) -> Point:
-    return Point(
-        workers=workers, queue_runners=workers, max_servers=workers, delivered_per_s=rate,
-        delivered_mean_per_s=rate, accepted_per_s=rate + 1, p50_ms=100.0, p90_ms=200.0, p99_ms=300.0,
-        p99_9_ms=400.0, max_ms=500.0, sent=100, delivered=100 - lost, lost=lost, duplicated=0, errors=0,
-        amavis_rss_mib=150.0 * workers, amavis_private_mib=pss / 2, amavis_pss_mib=pss,
-        cpu_rx=0.1, cpu_amavis=0.9, cpu_clamd=0.05, cpu_tx=0.1,
+def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",
+          overloaded: bool = False) -> Point:
+    values: dict[str, object] = {f.name: 0 for f in fields(Point)}
+    values.update(
+        workers=workers, queue_runners=workers, max_servers=workers, variant=variant, throughput=rate,
+        throughput_half_width=half, batches=8, batch_s=5.0, stopped_by="converged", accepted_per_s=rate,
+        common_rate=1.0, common_messages=30, common_delivered_per_s=1.0, common_p50_ms=2000.0 - 100 * workers,
+        common_p90_ms=3000.0, common_p99_ms=4000.0, common_max_ms=4500.0, common_overloaded=overloaded,
+        common_backlog_growth=0.5 if overloaded else 0.0, sent=100, delivered=100 - lost, lost=lost,
+        amavis_pss_mib=pss, cpu_ms_rx=10.0, cpu_ms_amavis=450.0, cpu_ms_clamd=5.0, cpu_ms_tx=15.0,
+        cpu_ms_generator=12.0, cores_used=0.9, host_limit_per_s=2 / 0.48, t_spam_ms=400.0, timed_messages=30,
     )
+    return Point(**values)  # type: ignore[arg-type]
+
+
+META = {"started": "t", "description": "unit", "cores": 2}
 
 
 def test_the_report_has_fixed_columns_the_knee_and_a_summary(tmp_path: Path) -> None:
-    points = [point(1, 5.0, 40), point(2, 9.6, 80), point(4, 10.0, 160)]
-    write_report(points, tmp_path, {"started": "t", "description": "unit"}, plots=True)
+    points = [point(1, 1.6, 0.1, 160), point(2, 3.0, 0.2, 200), point(4, 3.2, 0.3, 320)]
+    write_report(points, tmp_path, META, plots=True)
 
     with (tmp_path / "points.csv").open() as rows:
         table = list(csv.DictReader(rows))
     assert list(table[0]) == COLUMNS
     assert [row["workers"] for row in table] == ["1", "2", "4"]
     document = json.loads((tmp_path / "points.json").read_text())
-    assert document["knee_workers"] == 2 and document["columns"] == COLUMNS
+    assert document["knee_workers"] == {"shipped": 2} and document["columns"] == COLUMNS
+    point_two = document["points"][1]
+    assert point_two["throughput"] == 3.0 and point_two["throughput_half_width"] == 0.2
     summary = (tmp_path / "summary.md").read_text()
-    assert "Knee: 2 workers reach 95% of the best throughput (9.6 msg/s)" in summary
-    assert "adds 80 MiB of memory (PSS) for at most 0.4 msg/s more" in summary
+    assert "**Knee at 2 workers (3.00 +- 0.20 msg/s)**" in summary
+    assert "overlaps the best point's (4 workers, 3.20 +- 0.30 msg/s)" in summary
+    assert "- 4 workers instead: +120 MiB amavisd-new PSS, p50 at the common rate 1600 ms vs 1800 ms, " \
+        "throughput +0.20 msg/s (within the noise)" in summary
+    assert "Recommendation: `R = $max_servers = 2`." in summary
+    assert "Host limit: 2 cores / 480 CPU-ms per message = 4.17 msg/s; at the knee the chain delivers 72% of it" \
+        in summary
+    assert "| 2 | 2 | 3.00 +- 0.20 | 8 | converged |" in summary
+    assert "Latency at a common offered rate of 1 msg/s" in summary
     assert "Every accepted message arrived." in summary
-    for plot in ("throughput.png", "latency.png"):
+    for plot in ("throughput.png", "latency.png", "memory.png", "breakdown.png"):
         assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_knee_at_the_last_point_asks_for_a_wider_sweep(tmp_path: Path) -> None:
+    write_report([point(1, 1.6, 0.1, 160), point(2, 3.0, 0.1, 200)], tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "**Knee at 2 workers" in summary and "sweep further before deciding" in summary
+
+
+def test_an_overloaded_point_and_an_unconverged_one_are_named(tmp_path: Path) -> None:
+    loose = point(1, 2.0, 0.5, 160, overloaded=True)
+    write_report([loose.__class__(**{**loose.__dict__, "stopped_by": "time cap"})], tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "**overloaded**: backlog grew 0.50 msg/s" in summary
+    assert "Not converged to the precision asked (half-width in brackets): 1 (25%)" in summary
+
+
+def test_variants_are_compared_and_noise_is_called_noise(tmp_path: Path) -> None:
+    points = [point(2, 3.0, 0.2, 200), point(2, 3.1, 0.2, 200, variant="tmpfs"),
+              point(4, 3.0, 0.1, 300), point(4, 2.0, 0.1, 300, variant="tmpfs")]
+    write_report(points, tmp_path, META, plots=True)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Variant: tmpfs" in summary
+    assert "| 2 | tmpfs | 3.10 | 3.00 | +0.10 +- 0.28 | noise larger than the effect: no conclusion |" in summary
+    assert "| 4 | tmpfs | 2.00 | 3.00 | -1.00 +- 0.14 | slower by 33% |" in summary
+    assert json.loads((tmp_path / "points.json").read_text())["knee_workers"] == {"shipped": 2, "tmpfs": 2}
+
+
 def test_a_run_that_lost_mail_says_so_loudly(tmp_path: Path) -> None:
-    write_report([point(1, 5.0, 40, lost=3)], tmp_path, {}, plots=False)
+    write_report([point(1, 5.0, 0.1, 40, lost=3)], tmp_path, META, plots=False)
     assert "**3 accepted messages never arrived: this run is not clean.**" in (tmp_path / "summary.md").read_text()
 
 
 def test_the_summary_states_the_generators_headroom(tmp_path: Path) -> None:
-    write_report([point(1, 5.0, 40)], tmp_path, {"generator_msg_per_s": 6000}, plots=False)
-    assert "Generator headroom: it sends 6000 msg/s into a null sink, 1000x the fastest rate the chain accepted " \
-        "(6.0 msg/s)" in (tmp_path / "summary.md").read_text()
+    write_report([point(1, 5.0, 0.1, 40)], tmp_path, {**META, "generator_msg_per_s": 6000}, plots=False)
+    assert "Generator headroom: it sends 6000 msg/s into a null sink, 1200x the fastest rate the chain accepted " \
+        "(5.0 msg/s)" in (tmp_path / "summary.md").read_text()
