@@ -7,7 +7,9 @@
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
-#   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity)
+#   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity*)
+#   EXPERIMENT_WORKERS=2   worker count of capacity-tmpfs and capacity-runners (the knee here)
+#   CLIFF_WORKERS=8 CLIFF_MEMORY=350m  capacity-memory: that many workers in that much memory
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -33,10 +35,10 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 # (reports/summary.md; summary-faults.md beside junit-faults.xml).
 REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory bench clean clean-images
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 prereqs: ## Install and start Docker Engine + compose v2 if missing (Debian/Ubuntu, root)
 	@bash scripts/host-prereqs.sh
@@ -102,11 +104,25 @@ test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
 	$(VENV)/bin/ruff check harness loadgen tests images/sink
 
-capacity: lint-config $(VENV)/.installed ## Capacity sweep: throughput/latency/memory vs workers -> reports/<time>/
-	$(VENV)/bin/python -m loadgen sweep $(LOADGEN_ARGS)
+EXPERIMENT_WORKERS ?= 2
+CLIFF_WORKERS ?= 8
+CLIFF_MEMORY ?= 350m
+SWEEP = $(VENV)/bin/python -m loadgen sweep
 
-capacity-quick: lint-config $(VENV)/.installed ## A short sweep (1 2 4 workers, 20 s each): a first look in a few minutes
-	$(VENV)/bin/python -m loadgen sweep --quick --messages 1500 $(LOADGEN_ARGS)
+capacity: lint-config $(VENV)/.installed ## Capacity sweep, 1 2 3 5 8 workers: intervals, common-rate latency, cost, knee (~13 min)
+	$(SWEEP) $(LOADGEN_ARGS)
+
+capacity-quick: lint-config $(VENV)/.installed ## A short sweep (1 2 4 workers, 30 s saturated each): a first look (~4 min)
+	$(SWEEP) --quick --messages 800 $(LOADGEN_ARGS)
+
+capacity-tmpfs: lint-config $(VENV)/.installed ## Experiment: amavisd-new's work directory on tmpfs vs disk (~6 min)
+	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,tmpfs $(LOADGEN_ARGS)
+
+capacity-runners: lint-config $(VENV)/.installed ## Experiment: R (queue runners) twice amavisd-new's max_servers vs equal (~6 min)
+	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,runners=2x $(LOADGEN_ARGS)
+
+capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers in too little memory (~6 min)
+	$(SWEEP) --workers "$(CLIFF_WORKERS)" --variants shipped,memory=$(CLIFF_MEMORY) $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
 	$(VENV)/bin/python -m loadgen bench $(LOADGEN_ARGS)

@@ -4,6 +4,7 @@ Every option has an environment variable twin (LOADGEN_<OPTION>), and a default.
 """
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -16,7 +17,7 @@ from harness import SinkClient, Stack, StackError
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.live import Progress
-from loadgen.report import write_report
+from loadgen.report import Point, write_report
 from loadgen.runner import LATE_AFTER, injections, run_load
 from loadgen.stats import mean_rate
 from loadgen.steady import SteadyMeter
@@ -127,13 +128,16 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.quick:
         args.workers = [1, 2, 4]
-        args.batch, args.cap, args.common_duration = min(args.batch, 5.0), min(args.cap, 30.0), 15.0
+        args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 30.0), 20, 15.0
     variants = _variants(args)
     settings = SweepSettings(warmup=args.warmup, batch=args.batch, cap=args.cap, precision=args.precision,
+                             enough=args.enough, patience=min(args.patience, args.cap),
                              sessions=args.sessions, drain=args.drain,
                              common_rate=args.rate or current_policy().capacity.production_rate,
                              common_duration=args.common_duration)
     SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap)  # refuses a cap too short
+    rate_from = ("--rate" if args.rate else "the policy's capacity.production_rate" if settings.common_rate
+                 else f"{settings.common_share:.0%} of the first point's capacity")
     workload = _workload(args)
     saturation_plan, common_plan = pregenerate(args.messages, workload), pregenerate(
         args.messages, replace(workload, seed=workload.seed + 1))
@@ -146,8 +150,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         generator = run_bench(messages=args.bench_messages, rounds=1)
     order = [(workers, variant) for workers in sorted(args.workers) for variant in variants]
     console.print(f"sweep over workers {sorted(args.workers)}, variants {[v.label for v in variants]}: batches of "
-                  f"{settings.batch:g} s until +-{settings.precision:.0%} or {settings.cap:g} s per point; "
-                  f"report in {directory}")
+                  f"{settings.batch:g} s until +-{settings.precision:.0%} (+-{settings.enough:.0%} after "
+                  f"{settings.patience:g} s, at most {settings.cap:g} s) per point; report in {directory}")
     points, failed = [], []
     try:
         for workers, variant in order:
@@ -173,18 +177,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 1
     meta = {"started": directory.name, "workers": sorted(args.workers), "variants": [v.label for v in variants],
             "batch_s": settings.batch, "cap_s": settings.cap, "precision": settings.precision,
-            "warmup_s": settings.warmup, "common_rate": settings.common_rate,
+            "enough": settings.enough, "patience_s": settings.patience,
+            "warmup_s": settings.warmup, "common_rate": settings.common_rate, "common_rate_from": rate_from,
             "common_duration_s": settings.common_duration, "messages": len(saturation_plan),
             "spam": args.spam, "virus": args.virus, "cores": os.cpu_count(), "failed": failed,
             "generator_msg_per_s": round(generator.ours_per_s) if generator else None,
             "smtp_source_msg_per_s": round(generator.smtp_source_per_s) if generator else None,
             "description": f"workers {sorted(args.workers)}, variants {', '.join(v.label for v in variants)}; "
-                           f"saturated in batches of {settings.batch:g} s (to +-{settings.precision:.0%} or "
-                           f"{settings.cap:g} s), then {settings.common_duration:g} s at a common "
+                           f"saturated in batches of {settings.batch:g} s (to +-{settings.precision:.0%}, "
+                           f"+-{settings.enough:.0%} after {settings.patience:g} s, at most {settings.cap:g} s), "
+                           f"then {settings.common_duration:g} s at a common "
                            f"{settings.common_rate:g} msg/s; {os.cpu_count()} cores"}
     write_report(points, directory, meta, plots=not args.no_plots)
     console.print((directory / "summary.md").read_text())
     return 0 if all(p.lost == 0 for p in points) and not failed else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a sweep's summary and plots again from its points.json (e.g. after an upgrade)."""
+    directory = Path(args.directory)
+    try:
+        document = json.loads((directory / "points.json").read_text())
+        points = [Point(**row) for row in document["points"]]
+    except (OSError, ValueError, KeyError, TypeError) as bad:
+        raise ValueError(f"{directory / 'points.json'} is not a sweep report of this version: {bad}") from None
+    write_report(points, directory, document["meta"], plots=not args.no_plots)
+    console.print((directory / "summary.md").read_text())
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -234,15 +253,18 @@ def parser() -> argparse.ArgumentParser:
                        help="worker counts ($max_servers = R), e.g. '1 2 3 5' (env LOADGEN_WORKERS)")
     _add(sweep, "queue-runners", 0, int, "fixed R for every point (0: R equals the workers)")
     _add(sweep, "batch", 5.0, float, "seconds per batch of the steady window (one throughput sample each)")
-    _add(sweep, "cap", 95.0, float, "most seconds of saturated load per point, warm-up included")
     _add(sweep, "precision", 0.05, float, "stop a point once its 95%% interval's half-width is this share of the mean")
+    _add(sweep, "enough", 0.10, float, "... or this share, once --patience seconds have passed")
+    _add(sweep, "patience", 60.0, float, "seconds of saturated load before --enough will do")
+    _add(sweep, "cap", 150.0, float, "most seconds of saturated load per point, warm-up included")
     _add(sweep, "rate", 0.0, float, "common offered rate, msg/s, for the latency comparison (0: the policy's "
          "capacity.production_rate, or 70%% of the first point's capacity)")
     _add(sweep, "common-duration", 30.0, float, "seconds of load at the common rate per point")
     _add(sweep, "reports", "reports", str, "directory for reports/<timestamp>/")
     sweep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     sweep.add_argument("--quick", action="store_true",
-                       help="workers 1 2 4, batches of 5 s, at most 30 s saturated, 15 s at the common rate")
+                       help="workers 1 2 4, batches of 5 s, at most 30 s saturated (+-10%% will do after 20 s), "
+                            "15 s at the common rate")
     _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
          "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4 (default: "
          "the one the flags below describe)")
@@ -252,6 +274,11 @@ def parser() -> argparse.ArgumentParser:
     _add(sweep, "amavis-memory", "0", str, "variant: memory limit of the amavisd-new container, e.g. 1g")
     _add(sweep, "bench-messages", 10000, int, "messages for the generator's own rate before the sweep (0: skip)")
     sweep.set_defaults(handler=cmd_sweep)
+
+    report = sub.add_parser("report", help="write a sweep's summary and plots again from its points.json")
+    report.add_argument("directory", help="a sweep's report directory (reports/<time>)")
+    report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    report.set_defaults(handler=cmd_report)
 
     bench = sub.add_parser("bench", help="the generator's own rate vs Postfix's smtp-source, into a null sink")
     _add(bench, "bench-messages", 20000, int, "messages per measurement")

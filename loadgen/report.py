@@ -100,7 +100,7 @@ def _ms(value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
-def _variant_summary(points: list[Point], cores: int) -> list[str]:
+def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: str) -> list[str]:
     lines = [
         "| workers | R | delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg rx / amavis / clamd / tx "
         "| host limit msg/s | of it | amavisd-new PSS MiB | memory MiB (all) | OOM kills |",
@@ -114,8 +114,8 @@ def _variant_summary(points: list[Point], cores: int) -> list[str]:
             f"| {p.stopped_by} | {p.cpu_ms_rx:.0f} / {p.cpu_ms_amavis:.0f} / {p.cpu_ms_clamd:.0f} / {p.cpu_ms_tx:.0f} "
             f"| {p.host_limit_per_s:.2f} | {share:.0%} | {p.amavis_pss_mib:.0f} | {memory:.0f} | {p.oom_kills} |")
     rate = points[0].common_rate
-    lines += ["", f"Latency at a common offered rate of {rate:g} msg/s (open loop, from each message's scheduled "
-              "time; the same traffic for every point):", "",
+    lines += ["", f"Latency at a common offered rate of {rate:g} msg/s ({rate_from}; open loop, from each "
+              "message's scheduled time; the same traffic for every point):", "",
               "| workers | messages | delivered msg/s | p50 | p90 | p99 | max | late sends | verdict |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for p in points:
@@ -132,11 +132,14 @@ def _variant_summary(points: list[Point], cores: int) -> list[str]:
         lines.append(f"| {p.workers} | {p.t_rx_queue_ms:.0f} | {p.t_receive_ms:.0f} | {p.t_mime_ms:.0f} "
                      f"| {p.t_virus_ms:.0f} | {p.t_spam_ms:.0f} | {p.t_forward_ms:.0f} | {p.t_other_ms:.0f} "
                      f"| {p.t_tx_ms:.0f} | {p.timed_messages} |")
-    lines += ["", *_conclusions(points, cores)]
+    if below := [p for p in points if p.throughput < rate]:
+        lines.append("At " + ", ".join(str(p.workers) for p in below) + " workers the capacity measured is below the "
+                     "common rate: latency there is that of an overloaded chain.")
+    lines += ["", *_conclusions(points, cores, enough)]
     return lines
 
 
-def _conclusions(points: list[Point], cores: int) -> list[str]:
+def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
     lines = []
     best = max(points, key=lambda p: p.throughput)
     knee_workers = knee_of(points)
@@ -164,9 +167,9 @@ def _conclusions(points: list[Point], cores: int) -> list[str]:
                      f"({at.cores_used:.2f} cores busy, the generator adds {at.cpu_ms_generator:.0f} CPU-ms/msg): "
                      + ("CPU-bound, more workers cannot help on this host." if share >= 0.8 else
                         "not CPU-bound: the limit is a wait (I/O, locks, the queue runners), not the cores."))
-    if any(p.stopped_by != "converged" for p in points):
-        loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in points if p.stopped_by != "converged")
-        lines.append(f"Not converged to the precision asked (half-width in brackets): {loose}; a longer --cap "
+    if wide := [p for p in points if p.interval.relative > enough]:
+        loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in wide)
+        lines.append(f"Wider than +-{enough:.0%} at workers (half-width in brackets): {loose}; a longer --cap "
                      "narrows them.")
     lines.append("Saturation latency (in points.csv) is set by the generator's in-flight setting, not by the "
                  "chain; compare the common-rate latency instead.")
@@ -175,12 +178,14 @@ def _conclusions(points: list[Point], cores: int) -> list[str]:
 
 def _summary(points: list[Point], meta: dict[str, object]) -> str:
     cores = int(str(meta.get("cores") or 1))
+    enough = float(str(meta.get("enough") or 0.10))
+    rate_from = str(meta.get("common_rate_from") or "the sweep's common rate")
     lines = ["# Capacity sweep", "", f"Run {meta.get('started', '')}: {meta.get('description', '')}", ""]
     names = variants(points)
     for name in names:
         if len(names) > 1:
             lines += [f"## Variant: {name}", ""]
-        lines += [*_variant_summary([p for p in points if p.variant == name], cores), ""]
+        lines += [*_variant_summary([p for p in points if p.variant == name], cores, enough, rate_from), ""]
     if len(names) > 1:
         lines += [*_comparison(points, names), ""]
     generator = meta.get("generator_msg_per_s")

@@ -31,7 +31,7 @@ class SteadyWindow:
     end: float
     rates: list[float]  # delivered msg/s per batch
     throughput: Interval
-    reason: str  # converged | time cap | plan ran out | interrupted
+    reason: str  # converged | good enough | time cap | plan ran out | interrupted
     counters_start: Counters = field(default_factory=dict)
     counters_end: Counters = field(default_factory=dict)
 
@@ -47,18 +47,22 @@ class SteadyMeter:
     """Callable as run_load's `stop`: True once the point is measured.
 
     Rule: after at least `min_batches` batches of `batch` seconds (after `warmup`), stop
-    when the 95% interval's half-width is at most `precision` of the mean ("converged"),
-    or when one more batch would end past `cap` seconds of load ("time cap"). on_close()
-    runs as the window closes, while the load still runs (to read what only then can be).
+    when the 95% interval's half-width is at most `precision` of the mean ("converged");
+    after `patience` seconds of load, settle for `enough` ("good enough"); stop anyway when
+    one more batch would end past `cap` seconds of load ("time cap"). A point whose rate
+    is high converges sooner, leaving the time to the slow ones. on_close() runs as the
+    window closes, while the load still runs (to read what only then can be).
     """
 
-    def __init__(self, *, warmup: float, batch: float, cap: float, precision: float = 0.05, min_batches: int = 3,
+    def __init__(self, *, warmup: float, batch: float, cap: float, precision: float = 0.05,
+                 enough: float = 0.10, patience: float = 60, min_batches: int = 3,
                  counters: Callable[[], Counters] = dict, on_close: Callable[[], None] = lambda: None,
                  clock: Callable[[], float] = time.time) -> None:
         if warmup + min_batches * batch > cap:
             raise ValueError(f"the time cap ({cap:g} s) leaves no room for {min_batches} batches of {batch:g} s "
                              f"after a {warmup:g} s warm-up")
         self.warmup, self.batch, self.cap, self.precision, self.min_batches = warmup, batch, cap, precision, min_batches
+        self.enough, self.patience = max(enough, precision), patience
         self.counters, self.on_close, self.clock = counters, on_close, clock
         self.samples: list[Counters] = []  # at each batch boundary, from the window's start
         self.judged = 0
@@ -78,6 +82,8 @@ class SteadyMeter:
         throughput = interval(rates)
         if throughput.relative <= self.precision:
             self._close(start, rates, "converged")
+        elif throughput.relative <= self.enough and start + complete * self.batch >= result.started + self.patience:
+            self._close(start, rates, "good enough")
         elif start + (complete + 1) * self.batch > result.started + self.cap:
             self._close(start, rates, "time cap")
         return self.window is not None

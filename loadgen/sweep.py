@@ -92,10 +92,14 @@ class Variant:
 class SweepSettings:
     warmup: float = 5  # seconds of saturated load before the steady window
     batch: float = 5  # seconds per batch of the steady window
-    cap: float = 95  # most seconds of saturated load per point, warm-up included
-    precision: float = 0.05  # stop once the 95% half-width is at most this share of the mean
-    inflight_per_worker: int = 4  # messages kept in flight: enough to keep every worker busy
-    inflight_extra: int = 10
+    precision: float = 0.05  # stop once the 95% half-width is at most this share of the mean,
+    enough: float = 0.10  # or at most this share once `patience` seconds of load have passed,
+    patience: float = 60
+    cap: float = 150  # or, at the latest, after this many seconds of saturated load (warm-up included)
+    # Messages kept in flight: every worker busy, and as many waiting in MTA-RX's queue (a
+    # larger backlog adds only drain time and saturation latency).
+    inflight_per_worker: int = 2
+    inflight_extra: int = 6
     sessions: int = 4
     drain: float = 120
     common_rate: float = 0  # msg/s offered to every point; 0: common_share of the first point's capacity
@@ -128,8 +132,8 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
     def on_close() -> None:
         memory.append(stack.process_memory("amavis", "amavisd ("))
 
-    meter = SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap,
-                        precision=settings.precision, counters=counters, on_close=on_close)
+    meter = SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap, precision=settings.precision,
+                        enough=settings.enough, patience=settings.patience, counters=counters, on_close=on_close)
     result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
                       injections=injections(stack.office_port, stack.submission_port,
                                             current_policy().submission_login),

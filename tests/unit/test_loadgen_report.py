@@ -65,7 +65,7 @@ def test_an_overloaded_point_and_an_unconverged_one_are_named(tmp_path: Path) ->
     write_report([loose.__class__(**{**loose.__dict__, "stopped_by": "time cap"})], tmp_path, META, plots=False)
     summary = (tmp_path / "summary.md").read_text()
     assert "**overloaded**: backlog grew 0.50 msg/s" in summary
-    assert "Not converged to the precision asked (half-width in brackets): 1 (25%)" in summary
+    assert "Wider than +-10% at workers (half-width in brackets): 1 (25%)" in summary
 
 
 def test_variants_are_compared_and_noise_is_called_noise(tmp_path: Path) -> None:

@@ -61,6 +61,18 @@ def test_a_noisy_rate_runs_until_the_cap_and_says_so() -> None:
     assert window.throughput.mean == pytest.approx(3.0) and window.throughput.relative > 0.05
 
 
+def test_after_its_patience_a_point_settles_for_enough() -> None:
+    clock, result = Clock(), RunResult(mode="inflight", started=0, load_ended=0, ended=0, warmup=0)
+    meter = SteadyMeter(warmup=0, batch=5, cap=100, precision=0.02, enough=0.10, patience=30, clock=clock)
+    # 9 or 11 messages per 5-s batch, alternating: about +-5% after a few batches.
+    times = [b * 5 + i * 5 / (9 if b % 2 else 11) + 0.01 for b in range(20) for i in range(9 if b % 2 else 11)]
+    drive(meter, clock, result, times, until=100)
+    window = meter.window
+    assert window is not None and window.reason == "good enough"
+    # At 30 s the half-width is 11.5% of the mean; one batch later, 9.7%.
+    assert window.end == 35 and 0.02 < window.throughput.relative <= 0.10
+
+
 def test_a_cap_without_room_for_three_batches_is_refused() -> None:
     with pytest.raises(ValueError, match="leaves no room for 3 batches"):
         SteadyMeter(warmup=5, batch=10, cap=30)
