@@ -139,6 +139,8 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
                                             current_policy().submission_login),
                       duration=settings.cap + SETTLE + 1, warmup=settings.warmup, sessions=settings.sessions,
                       inflight=settings.inflight(workers), drain=settings.drain, progress=progress, stop=meter)
+    if result.interrupted:  # Ctrl-C: this point is incomplete; the sweep reports the others
+        raise KeyboardInterrupt
     window = meter.finish(result)
     if window.reason == "plan ran out":
         print(f"warning: all {len(plan)} pre-generated messages were sent before the point was measured; "
@@ -149,10 +151,13 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
 def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: SweepSettings,
                    progress: Callable[[RunResult, int], None]) -> RunResult:
     """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time."""
-    return run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
+    result = run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
                     injections=injections(stack.office_port, stack.submission_port, current_policy().submission_login),
                     duration=settings.common_duration, warmup=0, rate=rate, sessions=settings.sessions,
                     drain=settings.drain, progress=progress)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return result
 
 
 def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned], common_plan: list[Planned],
