@@ -4,10 +4,11 @@ at the exact edges of a measuring window (the Docker stats API takes a second or
 Both cgroup v1 (one tree per controller, as on this project's machines) and v2 (one
 unified tree) are understood."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Cgroup", "CgroupSample", "parse_proc_cgroup"]
+__all__ = ["Cgroup", "CgroupSample", "host_busy_seconds", "parse_proc_cgroup"]
 
 ROOT = Path("/sys/fs/cgroup")
 
@@ -40,9 +41,18 @@ def _stat(path: Path) -> dict[str, int]:
     return values
 
 
+def host_busy_seconds(stat: Path = Path("/proc/stat")) -> float:
+    """CPU-seconds the whole host has been busy since boot, all cores together (time not
+    idle and not waiting for I/O): whatever runs, the chain, the generator, Docker."""
+    values = [int(v) for v in stat.read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is already in user
+
+
 class Cgroup:
     """The cgroup of the process with host PID `pid` (a container's init process). The
-    paths are fixed at construction: a container keeps its cgroup across restarts."""
+    paths are fixed at construction; a container that restarts keeps the path but starts
+    its counters again from zero."""
 
     def __init__(self, pid: int, *, root: Path = ROOT, proc: Path = Path("/proc")) -> None:
         paths = parse_proc_cgroup((proc / str(pid) / "cgroup").read_text())

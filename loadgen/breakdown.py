@@ -35,7 +35,7 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z\s")
 _TASK = re.compile(r"\((\d+-\d+(?:-\d+)?)\)")
 _MESSAGE_ID = re.compile(r"Message-ID: <([^>]*)>")
 _TIMING = re.compile(r"\bTIMING \[total (\d+) ms\b[^\]]*\] - (.*)$")
-_STAGE = re.compile(r"\s*([^:,]+?): ([\d.]+) \(\d+%\)\d+")
+_STAGE = re.compile(r"\s*([^:,]+?): ([\d.]+) \(\d+%\)(\d+)")
 
 
 def stage_leg(stage: str) -> str:
@@ -77,7 +77,8 @@ def _epoch(line: str) -> float | None:
 
 def parse_timings(log: str) -> dict[str, AmavisTiming]:
     """Message-ID -> amavisd-new's timing of it, from a log read with Docker's
-    timestamps. A message amavisd-new handled twice (a retry) keeps its last timing."""
+    timestamps. A message amavisd-new handled twice (a retry) keeps its last timing; a
+    TIMING line whose stages do not run to 100% (cut short) is left out."""
     message_of_task: dict[str, str] = {}
     timings = {}
     for line in log.splitlines():
@@ -90,8 +91,11 @@ def parse_timings(log: str) -> dict[str, AmavisTiming]:
             done = _epoch(line)
             if done is None:
                 continue
+            stages = list(_STAGE.finditer(timing.group(2)))
+            if not stages or stages[-1].group(3) != "100":  # cut short (a log line split): not a whole account
+                continue
             legs = dict.fromkeys(("receive", "mime", "virus", "spam", "forward", "other"), 0.0)
-            for stage in _STAGE.finditer(timing.group(2)):
+            for stage in stages:
                 legs[stage_leg(stage.group(1).strip())] += float(stage.group(2))
             message_id = message_of_task[task.group(1)]
             timings[message_id] = AmavisTiming(message_id, done, float(timing.group(1)), legs)

@@ -20,8 +20,7 @@ from loadgen.live import Progress
 from loadgen.report import Point, write_report
 from loadgen.runner import LATE_AFTER, injections, run_load
 from loadgen.stats import mean_rate
-from loadgen.steady import SteadyMeter
-from loadgen.sweep import OVERLOAD_GROWTH, SweepSettings, Variant, measure_point, timestamp
+from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH, SweepSettings, Variant, measure_point, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
 
 console = Console(stderr=True)
@@ -106,10 +105,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"{result.late} sends started over {LATE_AFTER:g} s after their scheduled time; their "
                           "latency counts from the schedule")
         growth = result.backlog_growth(start, end)
-        if growth > OVERLOAD_GROWTH * args.rate:
+        if growth > OVERLOAD_GROWTH * args.rate or result.late > LATE_SHARE * max(result.sent, 1):
             console.print(f"[bold yellow]the chain was overloaded: offered {args.rate:g} msg/s, delivered "
-                          f"{delivered_rate:.2f} msg/s; its backlog grew by {growth:.2f} msg/s, so latency grows "
-                          "with the run's length. Offer less, or add capacity.[/]")
+                          f"{delivered_rate:.2f} msg/s; its backlog grew by {growth:.2f} msg/s and {result.late} "
+                          "sends were late, so latency grows with the run's length. Offer less, or add "
+                          "capacity.[/]")
     if matched.missing:
         console.print(f"[bold red]{len(matched.missing)} accepted messages did not arrive[/]")
         return 1
@@ -135,7 +135,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                              sessions=args.sessions, drain=args.drain,
                              common_rate=args.rate or current_policy().capacity.production_rate,
                              common_duration=args.common_duration)
-    SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap)  # refuses a cap too short
     rate_from = ("--rate" if args.rate else "the policy's capacity.production_rate" if settings.common_rate
                  else f"{settings.common_share:.0%} of the first point's capacity")
     workload = _workload(args)
@@ -160,8 +159,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 with Progress(console, f"{workers} workers, {variant.label}") as progress:
                     point = measure_point(workers, variant, saturation_plan, common_plan, settings,
                                           progress=progress)
-            except StackError as failure:  # e.g. too little memory to start: say so, go on
-                console.print(f"[red]  the chain did not come up:[/] {str(failure).splitlines()[0]}")
+            except (StackError, ValueError) as failure:  # e.g. too little memory to start: say so, go on
+                console.print(f"[red]  not measured:[/] {str(failure).splitlines()[0]}")
                 failed.append(f"{workers} workers, {variant.label}: {str(failure).splitlines()[0]}")
                 continue
             points.append(point)

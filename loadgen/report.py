@@ -25,7 +25,6 @@ class Point:
     throughput: float  # delivered msg/s (first arrivals of this run's messages), mean of the batches
     throughput_half_width: float  # of its 95% confidence interval
     batches: int
-    batch_s: float
     stopped_by: str  # converged | time cap | plan ran out | interrupted
     accepted_per_s: float
     saturation_p50_ms: float  # latency at saturation: set by the in-flight setting, not the chain
@@ -41,7 +40,7 @@ class Point:
     common_max_ms: float
     common_late: int  # sends that started over 0.5 s after their scheduled time
     common_backlog_growth: float  # msg/s, in the load's second half
-    common_overloaded: bool
+    common_overloaded: bool  # the backlog kept growing, or over 5% of the sends were late
     # Every message of both phases.
     sent: int
     delivered: int
@@ -56,6 +55,7 @@ class Point:
     memory_clamd_mib: float
     memory_tx_mib: float
     oom_kills: int  # amavisd-new's container, over the whole point
+    amavis_restarts: int  # its container restarted (a crash of the master, e.g. killed)
     # CPU per delivered message over the steady window, and what it implies.
     cpu_ms_rx: float
     cpu_ms_amavis: float
@@ -64,6 +64,7 @@ class Point:
     cpu_ms_generator: float  # the load generator itself: it shares the host's cores
     cores_used: float  # by the chain's four containers
     host_limit_per_s: float  # cores / CPU-seconds per message: the rate CPU alone allows
+    host_busy: float  # share of all the host's cores busy over the window (chain, generator, Docker)
     # Where the time goes at the common rate: mean ms per leg (loadgen.breakdown).
     t_rx_queue_ms: float
     t_receive_ms: float
@@ -103,8 +104,8 @@ def _ms(value: float) -> str:
 def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: str) -> list[str]:
     lines = [
         "| workers | R | delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg rx / amavis / clamd / tx "
-        "| host limit msg/s | of it | amavisd-new PSS MiB | memory MiB (all) | OOM kills |",
-        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| host limit msg/s | of it | host busy | amavisd-new PSS MiB | memory MiB (all) | OOM kills |",
+        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in points:
         memory = p.memory_rx_mib + p.memory_amavis_mib + p.memory_clamd_mib + p.memory_tx_mib
@@ -112,15 +113,16 @@ def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: 
         lines.append(
             f"| {p.workers} | {p.queue_runners} | {p.throughput:.2f} +- {p.throughput_half_width:.2f} | {p.batches} "
             f"| {p.stopped_by} | {p.cpu_ms_rx:.0f} / {p.cpu_ms_amavis:.0f} / {p.cpu_ms_clamd:.0f} / {p.cpu_ms_tx:.0f} "
-            f"| {p.host_limit_per_s:.2f} | {share:.0%} | {p.amavis_pss_mib:.0f} | {memory:.0f} | {p.oom_kills} |")
+            f"| {p.host_limit_per_s:.2f} | {share:.0%} | {p.host_busy:.0%} | {p.amavis_pss_mib:.0f} | {memory:.0f} "
+            f"| {p.oom_kills} |")
     rate = points[0].common_rate
     lines += ["", f"Latency at a common offered rate of {rate:g} msg/s ({rate_from}; open loop, from each "
               "message's scheduled time; the same traffic for every point):", "",
               "| workers | messages | delivered msg/s | p50 | p90 | p99 | max | late sends | verdict |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for p in points:
-        verdict = (f"**overloaded**: backlog grew {p.common_backlog_growth:.2f} msg/s" if p.common_overloaded
-                   else "kept up")
+        verdict = (f"**overloaded**: backlog grew {p.common_backlog_growth:.2f} msg/s, {p.common_late} sends late"
+                   if p.common_overloaded else "kept up")
         lines.append(f"| {p.workers} | {p.common_messages} | {p.common_delivered_per_s:.2f} | {_ms(p.common_p50_ms)} "
                      f"| {_ms(p.common_p90_ms)} | {_ms(p.common_p99_ms)} | {_ms(p.common_max_ms)} "
                      f"| {p.common_late} | {verdict} |")
@@ -143,30 +145,32 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
     lines = []
     best = max(points, key=lambda p: p.throughput)
     knee_workers = knee_of(points)
-    if knee_workers is not None:
+    if len(points) == 1:
+        lines.append("One worker count measured: no knee to name (sweep several with --workers).")
+    elif knee_workers is not None:
         at = next(p for p in points if p.workers == knee_workers)
         lines.append(f"**Knee at {knee_workers} workers ({at.throughput:.2f} +- {at.throughput_half_width:.2f} "
                      f"msg/s)**: the fewest workers whose 95% interval overlaps the best point's ({best.workers} "
                      f"workers, {best.throughput:.2f} +- {best.throughput_half_width:.2f} msg/s).")
-        beyond = [p for p in points if p.workers > knee_workers]
-        for p in beyond:
+        for p in (p for p in points if p.workers > knee_workers):
+            noise = " (within the noise)" if p.interval.overlaps(at.interval) else ""
             lines.append(f"- {p.workers} workers instead: {p.amavis_pss_mib - at.amavis_pss_mib:+.0f} MiB amavisd-new "
                          f"PSS, p50 at the common rate {_ms(p.common_p50_ms)} vs {_ms(at.common_p50_ms)}, "
-                         f"throughput {p.throughput - at.throughput:+.2f} msg/s (within the noise)"
-                         if p.interval.overlaps(best.interval) else
-                         f"- {p.workers} workers instead: {p.amavis_pss_mib - at.amavis_pss_mib:+.0f} MiB amavisd-new "
-                         f"PSS, p50 at the common rate {_ms(p.common_p50_ms)} vs {_ms(at.common_p50_ms)}, "
-                         f"throughput {p.throughput - at.throughput:+.2f} msg/s")
-        if knee_workers == max(p.workers for p in points) and len(points) > 1:
+                         f"throughput {p.throughput - at.throughput:+.2f} msg/s{noise}")
+        if knee_workers == max(p.workers for p in points):
             lines.append(f"The knee is the most workers measured: throughput may still rise beyond {knee_workers}; "
                          "sweep further before deciding.")
-        lines.append(f"Recommendation: `R = $max_servers = {knee_workers}`.")
-        share = at.throughput / at.host_limit_per_s if at.host_limit_per_s else 0
+        runners = (f"R = $max_servers = {knee_workers}" if at.queue_runners == knee_workers else
+                   f"R = {at.queue_runners}, $max_servers = {knee_workers}")
+        firm = (f" (its interval is wider than +-{enough:.0%}: a longer --cap would firm this up)"
+                if at.interval.relative > enough else "")
+        lines.append(f"Recommendation: `{runners}`{firm}.")
         lines.append(f"Host limit: {cores} cores / {at.cpu_ms_chain:.0f} CPU-ms per message = "
-                     f"{at.host_limit_per_s:.2f} msg/s; at the knee the chain delivers {share:.0%} of it "
-                     f"({at.cores_used:.2f} cores busy, the generator adds {at.cpu_ms_generator:.0f} CPU-ms/msg): "
-                     + ("CPU-bound, more workers cannot help on this host." if share >= 0.8 else
-                        "not CPU-bound: the limit is a wait (I/O, locks, the queue runners), not the cores."))
+                     f"{at.host_limit_per_s:.2f} msg/s for the chain alone (the generator adds "
+                     f"{at.cpu_ms_generator:.0f} CPU-ms/msg); at the knee the host's cores were "
+                     f"{at.host_busy:.0%} busy: "
+                     + ("CPU-bound, more workers cannot help on this host." if at.host_busy >= 0.9 else
+                        "not CPU-bound; the limit is elsewhere (waits: the queue runners' pauses, I/O, locks)."))
     if wide := [p for p in points if p.interval.relative > enough]:
         loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in wide)
         lines.append(f"Wider than +-{enough:.0%} at workers (half-width in brackets): {loose}; a longer --cap "

@@ -9,6 +9,7 @@ Three ways to offer load:
 
 import asyncio
 import contextlib
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,22 +70,23 @@ class RunResult:
     def accepted_at(self) -> list[float]:
         return list(self.accepted.values())
 
+    def first_arrival(self) -> dict[str, float]:
+        """Message-ID -> when it first arrived, for each message this run scheduled that
+        did: no duplicates, nothing of an earlier run, no alert or bounce the chain made."""
+        return {m: min(self.arrivals[m]) for m in self.scheduled if m in self.arrivals}
+
     def first_arrivals(self) -> list[float]:
-        """When each message this run scheduled first arrived: no duplicates, nothing of
-        an earlier run, no alert or bounce the chain made."""
-        return [min(self.arrivals[m]) for m in self.scheduled if m in self.arrivals]
+        return list(self.first_arrival().values())
 
     def backlog_growth(self, start: float, end: float) -> float:
         """Messages per second by which the backlog (accepted, not yet arrived) grew
         between `start` and `end` (least squares over the samples taken then): above
         zero, the chain falls behind the offered load."""
-        points = [(t, n) for t, n in self.backlog if start <= t <= end]
-        if len(points) < 2:
+        times = [t for t, _ in self.backlog if start <= t <= end]
+        counts = [float(n) for t, n in self.backlog if start <= t <= end]
+        if len(set(times)) < 2 or len(set(counts)) < 2:
             return 0.0
-        mean_t = sum(t for t, _ in points) / len(points)
-        mean_n = sum(n for _, n in points) / len(points)
-        spread = sum((t - mean_t) ** 2 for t, _ in points)
-        return sum((t - mean_t) * (n - mean_n) for t, n in points) / spread if spread else 0.0
+        return statistics.linear_regression(times, counts).slope
 
     def matched(self) -> Matched:
         return match(self.scheduled, self.arrivals)

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 from scipy.stats import t as student_t
 
-__all__ = ["PERCENTILES", "Interval", "Latency", "Tally", "batch_rates", "interval", "mean_rate", "per_second",
-           "steady_rate"]
+__all__ = ["PERCENTILES", "Interval", "Latency", "Tally", "batch_rates", "interval", "mean_rate"]
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 _MAX_MS = 3_600_000  # an hour, in milliseconds
@@ -55,22 +54,6 @@ class Tally:
     @property
     def errors(self) -> int:
         return sum(self.replies.values())
-
-
-def per_second(times: list[float], start: float, end: float) -> list[int]:
-    """Counts of events in each whole second of [start, end)."""
-    buckets = [0] * max(0, int(end - start))
-    for t in times:
-        index = int(t - start)
-        if 0 <= index < len(buckets):
-            buckets[index] += 1
-    return buckets
-
-
-def steady_rate(times: list[float], start: float, end: float) -> float:
-    """The median of the per-second rates in the window: robust to a slow first second."""
-    buckets = per_second(times, start, end)
-    return float(statistics.median(buckets)) if buckets else 0.0
 
 
 def mean_rate(times: list[float], start: float, end: float) -> float:

@@ -14,11 +14,14 @@ from harness.cgroups import CgroupSample
 from loadgen.runner import RunResult
 from loadgen.stats import Interval, batch_rates, interval
 
-__all__ = ["SETTLE", "SteadyMeter", "SteadyWindow"]
+__all__ = ["MIN_BATCHES", "SETTLE", "SteadyMeter", "SteadyWindow"]
 
 # Arrivals are seen by polling (the sink every 0.25 s, mailboxes every 0.5 s): a batch is
 # judged this long after it ended, when every arrival inside it is known.
 SETTLE = 1.0
+# Fewest batches an interval is made of: an early stop on two or three lucky batches would
+# cover the true rate less often than 95%.
+MIN_BATCHES = 5
 
 Counters = dict[str, CgroupSample]  # per service
 
@@ -55,7 +58,7 @@ class SteadyMeter:
     """
 
     def __init__(self, *, warmup: float, batch: float, cap: float, precision: float = 0.05,
-                 enough: float = 0.10, patience: float = 60, min_batches: int = 3,
+                 enough: float = 0.10, patience: float = 60, min_batches: int = MIN_BATCHES,
                  counters: Callable[[], Counters] = dict, on_close: Callable[[], None] = lambda: None,
                  clock: Callable[[], float] = time.time) -> None:
         if warmup + min_batches * batch > cap:
@@ -96,14 +99,15 @@ class SteadyMeter:
 
     def finish(self, result: RunResult) -> SteadyWindow:
         """The window, also when the load ended before the rule stopped it (the plan ran
-        out, or Ctrl-C): then over the batches that did complete."""
+        out, Ctrl-C, or the duration ran out first): then over the batches that did complete."""
         if self.window is None:
             start = result.started + self.warmup
             complete = min(int((result.load_ended - start) // self.batch), len(self.samples) - 1)
-            if complete < 2:
+            if complete < self.min_batches:
                 raise ValueError(f"the load ended after {result.load_ended - result.started:.0f} s: too soon for "
-                                 "two batches; raise --messages")
-            self._close(start, batch_rates(result.first_arrivals(), start, self.batch, complete),
-                        "interrupted" if result.interrupted else "plan ran out")
+                                 f"{self.min_batches} batches of {self.batch:g} s"
+                                 + ("; raise --messages" if result.plan_ran_out else ""))
+            reason = "interrupted" if result.interrupted else "plan ran out" if result.plan_ran_out else "time cap"
+            self._close(start, batch_rates(result.first_arrivals(), start, self.batch, complete), reason)
         assert self.window is not None
         return self.window

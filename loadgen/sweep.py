@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from harness import Stack
-from harness.cgroups import CgroupSample
+from harness.cgroups import CgroupSample, host_busy_seconds
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
-from loadgen.breakdown import LEGS, breakdown, parse_timings
+from loadgen.breakdown import LEGS, AmavisTiming, breakdown, parse_timings
 from loadgen.report import Point
 from loadgen.runner import RunResult, injections, run_load
-from loadgen.steady import SETTLE, SteadyMeter, SteadyWindow
+from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
 from loadgen.workload import Planned
 
 __all__ = ["MEASURED", "SweepSettings", "Variant", "measure_point", "timestamp"]
@@ -34,6 +34,9 @@ MIB = 1024 * 1024
 # half, by more than this share of the offered rate. A chain that keeps up holds it
 # steady at about rate x latency.
 OVERLOAD_GROWTH = 0.1
+# ... or when more than this share of its sends started late (MTA-RX slow to accept: the
+# backlog then builds in the generator, where the chain's backlog does not show it).
+LATE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -96,27 +99,36 @@ class SweepSettings:
     enough: float = 0.10  # or at most this share once `patience` seconds of load have passed,
     patience: float = 60
     cap: float = 150  # or, at the latest, after this many seconds of saturated load (warm-up included)
-    # Messages kept in flight: every worker busy, and as many waiting in MTA-RX's queue (a
-    # larger backlog adds only drain time and saturation latency).
-    inflight_per_worker: int = 2
-    inflight_extra: int = 6
+    # Messages kept in flight: a backlog deep enough that MTA-RX's queue never runs dry.
+    # Its persistent queue runners (-qp) sleep a second after each run over what the queue
+    # held when the run began, so a shallow backlog makes them idle and understates the
+    # capacity (2 per worker + 6 measured 1.53 +- 0.15 msg/s at 1 worker, 4 + 10: 1.90 +- 0.23).
+    inflight_per_worker: int = 8
+    inflight_extra: int = 24
     sessions: int = 4
     drain: float = 120
     common_rate: float = 0  # msg/s offered to every point; 0: common_share of the first point's capacity
     common_share: float = 0.7
     common_duration: float = 30
 
+    def __post_init__(self) -> None:
+        if self.warmup + MIN_BATCHES * self.batch > self.cap:
+            raise ValueError(f"--cap {self.cap:g} leaves no room for {MIN_BATCHES} batches of {self.batch:g} s "
+                             f"after a {self.warmup:g} s warm-up")
+
     def inflight(self, workers: int) -> int:
         return self.inflight_per_worker * workers + self.inflight_extra
 
 
 def _counters(stack: Stack) -> Callable[[], dict[str, CgroupSample]]:
-    """Every measured container's counters, and the generator's own CPU (it shares the host)."""
+    """Every measured container's counters, the generator's own CPU (it shares the host),
+    and the whole host's busy time."""
     groups = {service: stack.cgroup(service) for service in MEASURED}
 
     def read() -> dict[str, CgroupSample]:
         samples = {service: group.sample() for service, group in groups.items()}
         samples["generator"] = CgroupSample(time.process_time(), 0, 0)
+        samples["host"] = CgroupSample(host_busy_seconds(), 0, 0)
         return samples
 
     return read
@@ -172,43 +184,45 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         rate = settings.common_rate or round(settings.common_share * window.throughput.mean, 2)
         common = at_common_rate(stack, common_plan, rate, settings, progress)
         timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
-        oom_kills = oom_group.sample().oom_kills - oom_before
-    return _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills,
+        # A restarted container's counters start again from zero: the kills before it are
+        # in its restart count instead.
+        restarts = stack.restart_count("amavis")
+        oom_kills = max(0, oom_group.sample().oom_kills - oom_before) + restarts
+    return _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
                   remote={p.message_id for p in common_plan if p.mailbox is None})
 
 
 def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
-           rate: float, amavis_memory: list[dict[str, int]], timings: dict, oom_kills: int,  # type: ignore[type-arg]
-           remote: set[str]) -> Point:
+           rate: float, amavis_memory: list[dict[str, int]], timings: dict[str, AmavisTiming], oom_kills: int,
+           restarts: int, remote: set[str]) -> Point:
     delivered = window.delivered(saturated)
     start, end = window.counters_start, window.counters_end
-    cpu_ms = {name: 1000 * (end[name].cpu_seconds - start[name].cpu_seconds) / max(delivered, 1)
-              for name in (*MEASURED, "generator")}
+    used = {name: max(0.0, end[name].cpu_seconds - start[name].cpu_seconds) for name in end}
+    cpu_ms = {name: 1000 * used[name] / max(delivered, 1) for name in (*MEASURED, "generator")}
     chain_cpu_s = sum(cpu_ms[s] for s in MEASURED) / 1000
-    host_limit = (os.cpu_count() or 1) / chain_cpu_s if chain_cpu_s > 0 else 0.0
-    sat = saturated.matched()
-    com = common.matched()
-    latency = com.latency.summary()
+    cores = os.cpu_count() or 1
+    host_limit = cores / chain_cpu_s if chain_cpu_s > 0 else 0.0
+    sat, com = saturated.matched(), common.matched()
+    saturation_latency, latency = sat.latency.summary(), com.latency.summary()
     # The chain's answer to the common rate, read over the load's second half: the first
     # half holds the ramp (the backlog fills to rate x latency).
     middle, common_end = (common.started + common.load_ended) / 2, common.load_ended
     common_delivered = sum(1 for t in common.first_arrivals() if middle <= t < common_end) / (common_end - middle)
     growth = common.backlog_growth(middle, common_end)
-    first = {m: min(times) for m, times in common.arrivals.items()}
-    legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, first, timings)
+    legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, common.first_arrival(), timings)
     return Point(
         workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
-        batches=len(window.rates), batch_s=round(window.seconds / max(len(window.rates), 1), 1),
-        stopped_by=window.reason,
+        batches=len(window.rates), stopped_by=window.reason,
         accepted_per_s=round(sum(1 for t in saturated.accepted_at if window.start <= t < window.end)
                              / window.seconds, 3),
-        saturation_p50_ms=sat.latency.summary()["p50"], saturation_p99_ms=sat.latency.summary()["p99"],
+        saturation_p50_ms=saturation_latency["p50"], saturation_p99_ms=saturation_latency["p99"],
         common_rate=rate, common_messages=len(common.scheduled),
         common_delivered_per_s=round(common_delivered, 3),
         common_p50_ms=latency["p50"], common_p90_ms=latency["p90"], common_p99_ms=latency["p99"],
         common_max_ms=latency["max"], common_late=common.late,
-        common_backlog_growth=round(growth, 3), common_overloaded=growth > OVERLOAD_GROWTH * rate,
+        common_backlog_growth=round(growth, 3),
+        common_overloaded=growth > OVERLOAD_GROWTH * rate or common.late > LATE_SHARE * len(common.scheduled),
         sent=saturated.sent + common.sent, delivered=sat.delivered + com.delivered,
         lost=len(sat.missing) + len(com.missing),
         duplicated=sum(sat.duplicated.values()) + sum(com.duplicated.values()),
@@ -216,10 +230,10 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
         amavis_rss_mib=round(sum(m["rss"] for m in amavis_memory) / 1024, 1),
         amavis_pss_mib=round(sum(m.get("pss", 0) for m in amavis_memory) / 1024, 1),
         **{f"memory_{s}_mib": round(end[s].memory_bytes / MIB, 1) for s in MEASURED},
-        oom_kills=oom_kills,
+        oom_kills=oom_kills, amavis_restarts=restarts,
         **{f"cpu_ms_{name}": round(ms, 1) for name, ms in cpu_ms.items()},
         cores_used=round(chain_cpu_s * delivered / window.seconds, 3),
-        host_limit_per_s=round(host_limit, 3),
+        host_limit_per_s=round(host_limit, 3), host_busy=round(used["host"] / (window.seconds * cores), 3),
         **{f"t_{leg}_ms": round(legs.legs_ms[leg], 1) for leg in LEGS},
         timed_messages=legs.messages,
     )

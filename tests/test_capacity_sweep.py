@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
 def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(tmp_path: Path) -> None:
-    code = main(["sweep", "--workers", "1 2", "--batch", "3", "--cap", "16", "--warmup", "2",
+    code = main(["sweep", "--workers", "1 2", "--batch", "3", "--cap", "20", "--warmup", "2",
                  "--common-duration", "10", "--messages", "300", "--drain", "90", "--bench-messages", "0",
                  "--reports", str(tmp_path), "--local-share", "0.3", "--submission-share", "0.3"])
     (report,) = tmp_path.iterdir()
@@ -31,8 +31,8 @@ def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(t
     for p in document["points"]:
         assert p["sent"] > 0 and p["lost"] == 0 and p["errors"] == 0, p
         assert p["delivered"] == p["sent"], p  # all ham: every message of both phases arrives
-        assert p["throughput"] > 0 and p["throughput_half_width"] >= 0 and p["batches"] >= 3, p
-        assert p["stopped_by"] in ("converged", "time cap"), p
+        assert p["throughput"] > 0 and p["throughput_half_width"] >= 0 and p["batches"] >= 5, p
+        assert p["stopped_by"] in ("converged", "good enough", "time cap"), p
         assert p["common_messages"] > 0 and 0 < p["common_p50_ms"] <= p["common_p99_ms"], p
         for service in ("rx", "amavis", "tx"):
             assert p[f"cpu_ms_{service}"] > 0, p

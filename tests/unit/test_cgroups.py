@@ -1,8 +1,9 @@
 """A container's counters from cgroup files, v1 and v2, in a made-up /sys and /proc."""
 
+import os
 from pathlib import Path
 
-from harness.cgroups import Cgroup, parse_proc_cgroup
+from harness.cgroups import Cgroup, host_busy_seconds, parse_proc_cgroup
 
 
 def test_proc_cgroup_lines_name_each_controller() -> None:
@@ -36,3 +37,10 @@ def test_cgroup_v2_counters(tmp_path: Path) -> None:
     (group / "memory.events").write_text("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")
     sample = Cgroup(42, root=tmp_path / "sys", proc=tmp_path / "proc").sample()
     assert (sample.cpu_seconds, sample.memory_bytes, sample.oom_kills) == (1.5, 4000, 1)
+
+
+def test_host_busy_time_leaves_out_idle_and_iowait(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    hz = os.sysconf("SC_CLK_TCK")
+    stat.write_text(f"cpu  {3 * hz} 0 {hz} {50 * hz} {2 * hz} 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    assert host_busy_seconds(stat) == 4.0

@@ -6,7 +6,7 @@ from loadgen.knee import knee
 from loadgen.matching import match
 from loadgen.runner import RunResult
 from loadgen.schedule import open_loop_offsets
-from loadgen.stats import Interval, Latency, batch_rates, interval, per_second, steady_rate
+from loadgen.stats import Interval, Latency, batch_rates, interval
 from loadgen.wire import on_the_wire
 from loadgen.workload import Mix, Workload, pregenerate
 
@@ -40,12 +40,6 @@ def test_histograms_merge_into_the_percentiles_of_all_values() -> None:
 
 def test_an_empty_histogram_summarises_to_zeros() -> None:
     assert Latency().summary() == {"p50": 0.0, "p90": 0.0, "p99": 0.0, "p99.9": 0.0, "max": 0.0}
-
-
-def test_per_second_counts_and_the_median_rate_of_a_window() -> None:
-    times = [100.1, 100.5, 101.2, 101.3, 101.9, 102.0, 103.5, 99.0, 104.2]
-    assert per_second(times, 100, 104) == [2, 3, 1, 1]
-    assert steady_rate(times, 100, 104) == 1.5
 
 
 def test_sends_are_matched_to_arrivals_with_missing_duplicated_and_unexpected_counted() -> None:

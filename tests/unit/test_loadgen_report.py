@@ -14,12 +14,13 @@ def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, 
     values: dict[str, object] = {f.name: 0 for f in fields(Point)}
     values.update(
         workers=workers, queue_runners=workers, max_servers=workers, variant=variant, throughput=rate,
-        throughput_half_width=half, batches=8, batch_s=5.0, stopped_by="converged", accepted_per_s=rate,
+        throughput_half_width=half, batches=8, stopped_by="converged", accepted_per_s=rate,
         common_rate=1.0, common_messages=30, common_delivered_per_s=1.0, common_p50_ms=2000.0 - 100 * workers,
         common_p90_ms=3000.0, common_p99_ms=4000.0, common_max_ms=4500.0, common_overloaded=overloaded,
         common_backlog_growth=0.5 if overloaded else 0.0, sent=100, delivered=100 - lost, lost=lost,
         amavis_pss_mib=pss, cpu_ms_rx=10.0, cpu_ms_amavis=450.0, cpu_ms_clamd=5.0, cpu_ms_tx=15.0,
-        cpu_ms_generator=12.0, cores_used=0.9, host_limit_per_s=2 / 0.48, t_spam_ms=400.0, timed_messages=30,
+        cpu_ms_generator=12.0, cores_used=0.9, host_limit_per_s=2 / 0.48, host_busy=0.95, t_spam_ms=400.0,
+        timed_messages=30,
     )
     return Point(**values)  # type: ignore[arg-type]
 
@@ -45,9 +46,10 @@ def test_the_report_has_fixed_columns_the_knee_and_a_summary(tmp_path: Path) -> 
     assert "- 4 workers instead: +120 MiB amavisd-new PSS, p50 at the common rate 1600 ms vs 1800 ms, " \
         "throughput +0.20 msg/s (within the noise)" in summary
     assert "Recommendation: `R = $max_servers = 2`." in summary
-    assert "Host limit: 2 cores / 480 CPU-ms per message = 4.17 msg/s; at the knee the chain delivers 72% of it" \
-        in summary
+    assert "Host limit: 2 cores / 480 CPU-ms per message = 4.17 msg/s for the chain alone (the generator adds " \
+        "12 CPU-ms/msg); at the knee the host's cores were 95% busy: CPU-bound" in summary
     assert "| 2 | 2 | 3.00 +- 0.20 | 8 | converged |" in summary
+    assert "- 4 workers instead: +120 MiB amavisd-new PSS" in summary
     assert "Latency at a common offered rate of 1 msg/s" in summary
     assert "Every accepted message arrived." in summary
     for plot in ("throughput.png", "latency.png", "memory.png", "breakdown.png"):
@@ -62,9 +64,10 @@ def test_a_knee_at_the_last_point_asks_for_a_wider_sweep(tmp_path: Path) -> None
 
 def test_an_overloaded_point_and_an_unconverged_one_are_named(tmp_path: Path) -> None:
     loose = point(1, 2.0, 0.5, 160, overloaded=True)
+    loose = loose.__class__(**{**loose.__dict__, "common_late": 4})
     write_report([loose.__class__(**{**loose.__dict__, "stopped_by": "time cap"})], tmp_path, META, plots=False)
     summary = (tmp_path / "summary.md").read_text()
-    assert "**overloaded**: backlog grew 0.50 msg/s" in summary
+    assert "**overloaded**: backlog grew 0.50 msg/s, 4 sends late" in summary
     assert "Wider than +-10% at workers (half-width in brackets): 1 (25%)" in summary
 
 
@@ -88,3 +91,24 @@ def test_the_summary_states_the_generators_headroom(tmp_path: Path) -> None:
     write_report([point(1, 5.0, 0.1, 40)], tmp_path, {**META, "generator_msg_per_s": 6000}, plots=False)
     assert "Generator headroom: it sends 6000 msg/s into a null sink, 1200x the fastest rate the chain accepted " \
         "(5.0 msg/s)" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_recommendation_names_r_when_a_variant_sets_it_apart(tmp_path: Path) -> None:
+    points = [point(1, 1.6, 0.1, 160, variant="runners=2x"), point(2, 3.0, 0.2, 200, variant="runners=2x"),
+              point(4, 3.1, 0.2, 320, variant="runners=2x")]
+    points = [p.__class__(**{**p.__dict__, "queue_runners": 2 * p.workers}) for p in points]
+    write_report(points, tmp_path, META, plots=False)
+    assert "Recommendation: `R = 4, $max_servers = 2`." in (tmp_path / "summary.md").read_text()
+
+
+def test_one_worker_count_names_no_knee(tmp_path: Path) -> None:
+    write_report([point(2, 3.0, 0.2, 200)], tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "One worker count measured: no knee" in summary and "Recommendation" not in summary
+
+
+def test_a_wide_knee_is_said_to_be_soft(tmp_path: Path) -> None:
+    write_report([point(1, 1.6, 0.1, 160), point(2, 3.0, 0.6, 200), point(3, 3.1, 0.1, 240)], tmp_path, META,
+                 plots=False)
+    assert "Recommendation: `R = $max_servers = 2` (its interval is wider than +-10%: a longer --cap would firm " \
+        "this up)." in (tmp_path / "summary.md").read_text()

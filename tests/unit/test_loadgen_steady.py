@@ -4,7 +4,7 @@ import pytest
 
 from harness.cgroups import CgroupSample
 from loadgen.runner import RunResult
-from loadgen.steady import SETTLE, SteadyMeter
+from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter
 
 
 class Clock:
@@ -40,13 +40,13 @@ def test_a_steady_rate_converges_after_the_minimum_batches() -> None:
     stopped = drive(meter, clock, result, [2 + i * 0.25 + 0.01 for i in range(400)], until=60)
     window = meter.window
     assert window is not None and window.reason == "converged"
-    assert window.rates == [4.0, 4.0, 4.0] and window.throughput.half_width == 0
-    assert (window.start, window.end) == (2, 17)
-    assert stopped == pytest.approx(17 + SETTLE, abs=0.11)  # judged once the last batch settled
-    # CPU read at the window's edges, not at the stop: 0.5 CPU-s per second over 15 s.
+    assert window.rates == [4.0] * MIN_BATCHES and window.throughput.half_width == 0
+    assert (window.start, window.end) == (2, 27)
+    assert stopped == pytest.approx(27 + SETTLE, abs=0.11)  # judged once the last batch settled
+    # CPU read at the window's edges, not at the stop: 0.5 CPU-s per second over 25 s.
     cpu = window.counters_end["amavis"].cpu_seconds - window.counters_start["amavis"].cpu_seconds
-    assert cpu == pytest.approx(7.5, abs=0.06)
-    assert window.delivered(result) == 60
+    assert cpu == pytest.approx(12.5, abs=0.06)
+    assert window.delivered(result) == 100
 
 
 def test_a_noisy_rate_runs_until_the_cap_and_says_so() -> None:
@@ -74,15 +74,25 @@ def test_after_its_patience_a_point_settles_for_enough() -> None:
 
 
 def test_a_cap_without_room_for_three_batches_is_refused() -> None:
-    with pytest.raises(ValueError, match="leaves no room for 3 batches"):
+    with pytest.raises(ValueError, match="leaves no room for 5 batches"):
         SteadyMeter(warmup=5, batch=10, cap=30)
 
 
 def test_a_load_that_ends_early_is_measured_over_the_batches_it_completed() -> None:
     clock, result = Clock(), RunResult(mode="inflight", started=0, load_ended=0, ended=0, warmup=0)
     meter = SteadyMeter(warmup=0, batch=5, cap=90, precision=0.01, clock=clock)
-    times = [i * 0.5 + (0.2 if i % 3 else 0.0) for i in range(50)]
-    drive(meter, clock, result, times, until=12.4)
-    result.load_ended = 12.4
+    # 1 and 5 messages per second in turn: far from +-1%, so only the end of the load stops it.
+    times = [b * 5 + i / (1 if b % 2 == 0 else 5) + 0.01 for b in range(6) for i in range(5 if b % 2 == 0 else 25)]
+    drive(meter, clock, result, times, until=27.4)
+    result.load_ended, result.plan_ran_out = 27.4, True
     window = meter.finish(result)
-    assert window.reason == "plan ran out" and len(window.rates) == 2
+    assert window.reason == "plan ran out" and len(window.rates) == 5
+
+
+def test_a_load_too_short_for_three_batches_is_an_error_that_says_why() -> None:
+    clock, result = Clock(), RunResult(mode="inflight", started=0, load_ended=0, ended=0, warmup=0)
+    meter = SteadyMeter(warmup=0, batch=5, cap=90, clock=clock)
+    drive(meter, clock, result, [1.0, 2.0], until=12.4)
+    result.load_ended, result.plan_ran_out = 12.4, True
+    with pytest.raises(ValueError, match="too soon for 5 batches of 5 s; raise --messages"):
+        meter.finish(result)

@@ -1,0 +1,32 @@
+"""Sweep variants as written on the command line, and the settings a sweep refuses."""
+
+import pytest
+
+from loadgen.sweep import SweepSettings, Variant
+
+
+def test_variants_parse_to_the_chain_they_describe() -> None:
+    assert Variant.parse("shipped") == Variant()
+    both = Variant.parse("tmpfs+memory=700m")
+    assert both.tmpfs and both.amavis_memory == "700m" and both.label == "tmpfs+memory=700m"
+    assert Variant.parse("no-sa+no-clamav").env(3) == {
+        "RX_QUEUE_RUNNERS": "3", "AMAVIS_MAX_SERVERS": "3", "AMAVIS_SPAM_CHECKS": "0", "AMAVIS_VIRUS_CHECKS": "0",
+        "AMAVIS_MEM_LIMIT": "0"}
+
+
+def test_queue_runners_follow_the_workers_unless_a_variant_says_otherwise() -> None:
+    assert Variant().queue_runners(4) == 4
+    assert Variant.parse("runners=2x").queue_runners(3) == 6
+    assert Variant.parse("runners=5").queue_runners(3) == 5
+    assert Variant.parse("runners=2x").env(3)["RX_QUEUE_RUNNERS"] == "6"
+
+
+@pytest.mark.parametrize("text", ["tmpf", "memory=lots", "runners=0", "runners=x2", "swap"])
+def test_an_unknown_variant_option_is_refused_with_the_list(text: str) -> None:
+    with pytest.raises(ValueError, match="use shipped, tmpfs, no-sa, no-clamav"):
+        Variant.parse(text)
+
+
+def test_a_cap_too_short_for_the_minimum_batches_is_refused() -> None:
+    with pytest.raises(ValueError, match="--cap 20 leaves no room for 5 batches of 5 s after a 5 s warm-up"):
+        SweepSettings(cap=20)
