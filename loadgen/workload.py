@@ -1,15 +1,18 @@
 """What to send: realistic messages, generated before the clock starts."""
 
+import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from statistics import NormalDist
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
 from harness.policy import REMOTE_DOMAIN, current_policy
 from loadgen.wire import on_the_wire
 
-__all__ = ["Mix", "Planned", "Workload", "pregenerate"]
+__all__ = ["BLOCK", "Mix", "Planned", "Workload", "pregenerate"]
 
 POLICY = current_policy()
 LOCAL_DOMAIN = POLICY.local_domain
@@ -70,18 +73,33 @@ class Planned:
         return user if domain == LOCAL_DOMAIN else None
 
 
-def _size(rng: random.Random, workload: Workload) -> int:
-    return min(workload.max_size, int(rng.lognormvariate(0, 1.0) * workload.median_size) + 200)
+# Sizes and attachments are drawn in blocks of this many messages, one size from each
+# twentieth of the log-normal distribution and the attachment share exactly, shuffled
+# within the block (stratified sampling). The distribution is the same as independent
+# draws, but any few dozen consecutive messages carry nearly the same mix: a 5-second
+# window of a sweep then measures the chain, not which big messages happened to fall in it.
+BLOCK = 20
 
 
-def _message(rng: random.Random, workload: Workload, seq: int, kind: str, rcpt: str) -> EmailMessage:
-    size = _size(rng, workload)
+def _blocks(rng: random.Random, workload: Workload) -> Iterator[tuple[int, bool]]:
+    """(size, with an attachment) for each message, block after block."""
+    normal = NormalDist()
+    attached = round(workload.attachment_share * BLOCK)
+    while True:
+        sizes = [min(workload.max_size, int(math.exp(normal.inv_cdf((i + rng.random()) / BLOCK))
+                                            * workload.median_size) + 200) for i in range(BLOCK)]
+        rng.shuffle(sizes)
+        with_attachment = set(rng.sample(range(BLOCK), attached))
+        yield from ((size, i in with_attachment) for i, size in enumerate(sizes))
+
+
+def _message(rng: random.Random, seq: int, kind: str, rcpt: str, size: int, attachment: bool) -> EmailMessage:
     marker = {"ham": "", "spam": GTUBE + "\n", "virus": EICAR + "\n"}[kind]
     filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz     \n") for _ in range(min(size, 2000)))
     body = marker + (filler * (size // max(len(filler), 1) + 1))[:size] + "\n"
     message = make_message(sender=LOCAL_SENDER, to=rcpt, subject=f"loadgen {kind} {seq}", body=body,
                            tag=f"loadgen-{seq}", headers={"X-Loadgen-Seq": str(seq)})
-    if rng.random() < workload.attachment_share:
+    if attachment:
         message.add_attachment(rng.randbytes(min(size, 200_000)), maintype="application", subtype="octet-stream",
                                filename=f"data-{seq}.bin")
     return message
@@ -91,8 +109,9 @@ def pregenerate(count: int, workload: Workload) -> list[Planned]:
     """`count` messages, tagged with their sequence number and a unique Message-ID, to
     remote recipients (they arrive at the sink) or local ones (MTA-TX's mailboxes)."""
     rng = random.Random(workload.seed)
+    shapes = _blocks(random.Random(f"shapes-{workload.seed}"), workload)
     planned = []
-    for seq in range(count):
+    for seq, (size, attachment) in zip(range(count), shapes, strict=False):
         roll = rng.random()
         spam, virus = workload.mix.spam, workload.mix.virus
         kind = "spam" if roll < spam else "virus" if roll < spam + virus else "ham"
@@ -101,7 +120,7 @@ def pregenerate(count: int, workload: Workload) -> list[Planned]:
         else:
             rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
         via = "submission" if rng.random() < workload.submission_share else "smtp"
-        message = _message(rng, workload, seq, kind, rcpt)
+        message = _message(rng, seq, kind, rcpt, size, attachment)
         data = message.as_bytes()
         planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, data, via, on_the_wire(data)))
     return planned

@@ -8,7 +8,7 @@ from loadgen.runner import RunResult
 from loadgen.schedule import open_loop_offsets
 from loadgen.stats import Interval, Latency, batch_rates, interval
 from loadgen.wire import on_the_wire
-from loadgen.workload import Mix, Workload, pregenerate
+from loadgen.workload import BLOCK, Mix, Workload, pregenerate
 
 
 def test_open_loop_schedule_is_evenly_spaced_at_the_rate() -> None:
@@ -125,3 +125,14 @@ def test_a_mix_over_one_is_refused() -> None:
 def test_a_message_on_the_wire_has_crlf_doubled_leading_dots_and_the_final_dot() -> None:
     assert on_the_wire(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"
     assert on_the_wire(b".\r\n") == b"..\r\n.\r\n"
+
+
+def test_each_block_of_messages_holds_the_whole_size_distribution_and_the_attachment_share() -> None:
+    plan = pregenerate(60, Workload(seed=4, median_size=4000, attachment_share=0.1))
+    blocks = [plan[i:i + BLOCK] for i in range(0, 60, BLOCK)]
+    for block in blocks:
+        assert sum(b"filename=" in p.data for p in block) == 2
+        sizes = sorted(len(p.data) for p in block)
+        assert sizes[BLOCK // 2] < 8_000 < sizes[-1]  # a median near 4 KB and a tail in every block
+    totals = [sum(len(p.data) for p in block) for block in blocks]
+    assert max(totals) < 2.5 * min(totals), totals  # independent draws vary far more from block to block
