@@ -8,8 +8,8 @@
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
 #   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity*)
-#   EXPERIMENT_WORKERS=2   worker count of capacity-tmpfs and capacity-runners (the knee here)
-#   CLIFF_WORKERS=8 CLIFF_MEMORY=350m  capacity-memory: that many workers in that much memory
+#   EXPERIMENT_WORKERS=3   worker count of capacity-tmpfs and capacity-runners (the knee here)
+#   CLIFF_WORKERS=8 CLIFF_MEMORY=300m  capacity-memory: that many workers in that much memory
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -104,9 +104,9 @@ test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
 	$(VENV)/bin/ruff check harness loadgen tests images/sink
 
-EXPERIMENT_WORKERS ?= 2
+EXPERIMENT_WORKERS ?= 3
 CLIFF_WORKERS ?= 8
-CLIFF_MEMORY ?= 350m
+CLIFF_MEMORY ?= 300m
 SWEEP = $(VENV)/bin/python -m loadgen sweep
 
 capacity: lint-config $(VENV)/.installed ## Capacity sweep, 1 2 3 5 8 workers: intervals, common-rate latency, cost, knee (~13 min)

@@ -61,7 +61,7 @@ def draw(points: list[Point], directory: Path) -> None:
     _save(plt, figure, directory / "memory.png")
 
     base = [p for p in points if p.variant == names[0]]
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axis = plt.subplots(figsize=(10, 4.5))
     labels = [str(p.workers) for p in base]
     bottom = [0.0] * len(base)
     for leg in LEGS:
@@ -70,7 +70,7 @@ def draw(points: list[Point], directory: Path) -> None:
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     axis.set_xlabel(XLABEL)
     axis.set_ylabel("mean ms per message")
-    axis.legend(fontsize=7, loc="upper left")
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
     axis.set_title(f"Where the time goes at {points[0].common_rate:g} msg/s ({names[0]})")
     _save(plt, figure, directory / "breakdown.png")
 

@@ -168,9 +168,7 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
         lines.append(f"Host limit: {cores} cores / {at.cpu_ms_chain:.0f} CPU-ms per message = "
                      f"{at.host_limit_per_s:.2f} msg/s for the chain alone (the generator adds "
                      f"{at.cpu_ms_generator:.0f} CPU-ms/msg); at the knee the host's cores were "
-                     f"{at.host_busy:.0%} busy: "
-                     + ("CPU-bound, more workers cannot help on this host." if at.host_busy >= 0.9 else
-                        "not CPU-bound; the limit is elsewhere (waits: the queue runners' pauses, I/O, locks)."))
+                     f"{at.host_busy:.0%} busy: " + _cpu_verdict(at.host_busy))
     if wide := [p for p in points if p.interval.relative > enough]:
         loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in wide)
         lines.append(f"Wider than +-{enough:.0%} at workers (half-width in brackets): {loose}; a longer --cap "
@@ -178,6 +176,15 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
     lines.append("Saturation latency (in points.csv) is set by the generator's in-flight setting, not by the "
                  "chain; compare the common-rate latency instead.")
     return lines
+
+
+def _cpu_verdict(busy: float) -> str:
+    if busy >= 0.9:
+        return "CPU-bound; more workers cannot help on this host."
+    if busy >= 0.7:
+        return ("nearly CPU-bound; the rest is waiting (MTA-RX's queue runners pause between runs, I/O, locks), "
+                "which more workers can fill only until the cores run out.")
+    return "not CPU-bound; the limit is a wait (the queue runners' pauses, I/O, locks), not the cores."
 
 
 def _summary(points: list[Point], meta: dict[str, object]) -> str:

@@ -1,0 +1,35 @@
+"""`python -m loadgen` at its edges: no chain up, bad options. No Docker needed."""
+
+import socket
+
+import pytest
+
+from loadgen.cli import main
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_without_a_chain_names_the_address_and_make_up(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert main(["run", "--port", str(port), "--messages", "5"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"nothing answers SMTP at 127.0.0.1:{port} (--port)" in said and "`make up` starts one" in said
+
+
+def test_run_with_smtp_but_no_sink_names_the_sink_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        smtp_port, sink_port = listener.getsockname()[1], free_port()
+        assert main(["run", "--port", str(smtp_port), "--sink-url", f"http://127.0.0.1:{sink_port}"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"the sink's API does not answer at http://127.0.0.1:{sink_port} (--sink-url)" in said
+
+
+def test_a_sweep_with_an_unknown_variant_says_what_is_known(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--variants", "shipped,ramdisk", "--bench-messages", "0"]) == 2
+    assert "unknown variant option 'ramdisk'" in capsys.readouterr().err
