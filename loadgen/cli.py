@@ -130,6 +130,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.workers = [1, 2, 4]
         args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 30.0), 20, 15.0
     variants = _variants(args)
+    if not 1 <= args.repeats <= 20:
+        raise ValueError(f"--repeats must be between 1 and 20, got {args.repeats}")
     settings = SweepSettings(warmup=args.warmup, batch=args.batch, cap=args.cap, precision=args.precision,
                              enough=args.enough, patience=min(args.patience, args.cap),
                              sessions=args.sessions, drain=args.drain,
@@ -147,21 +149,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         console.print("measuring the generator's own rate (loadgen bench)")
         generator = run_bench(messages=args.bench_messages, rounds=1)
-    order = [(workers, variant) for workers in sorted(args.workers) for variant in variants]
+    # Each worker count's variants and repeats in turn (A B A B ...), so drift of the machine
+    # over the sweep falls on all of them alike.
+    order = [(workers, variant, repeat) for workers in sorted(args.workers) for repeat in range(1, args.repeats + 1)
+             for variant in variants]
     console.print(f"sweep over workers {sorted(args.workers)}, variants {[v.label for v in variants]}: batches of "
                   f"{settings.batch:g} s until +-{settings.precision:.0%} (+-{settings.enough:.0%} after "
                   f"{settings.patience:g} s, at most {settings.cap:g} s) per point; report in {directory}")
     points, failed = [], []
     try:
-        for workers, variant in order:
-            console.print(f"[bold]{workers} workers, {variant.label}[/]: starting a chain")
+        for workers, variant, repeat in order:
+            name = f"{workers} workers, {variant.label}" + (f", repeat {repeat}" if args.repeats > 1 else "")
+            console.print(f"[bold]{name}[/]: starting a chain")
             try:
-                with Progress(console, f"{workers} workers, {variant.label}") as progress:
+                with Progress(console, name) as progress:
                     point = measure_point(workers, variant, saturation_plan, common_plan, settings,
-                                          progress=progress)
+                                          progress=progress, repeat=repeat)
             except (StackError, ValueError) as failure:  # e.g. too little memory to start: say so, go on
                 console.print(f"[red]  not measured:[/] {str(failure).splitlines()[0]}")
-                failed.append(f"{workers} workers, {variant.label}: {str(failure).splitlines()[0]}")
+                failed.append(f"{name}: {str(failure).splitlines()[0]}")
                 continue
             points.append(point)
             if not settings.common_rate:  # the first point sets the common rate for all
@@ -175,6 +181,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         console.print("[red]no point was measured[/]")
         return 1
     meta = {"started": directory.name, "workers": sorted(args.workers), "variants": [v.label for v in variants],
+            "repeats": args.repeats,
             "batch_s": settings.batch, "cap_s": settings.cap, "precision": settings.precision,
             "enough": settings.enough, "patience_s": settings.patience,
             "warmup_s": settings.warmup, "common_rate": settings.common_rate, "common_rate_from": rate_from,
@@ -264,6 +271,8 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quick", action="store_true",
                        help="workers 1 2 4, batches of 5 s, at most 30 s saturated (+-10%% will do after 20 s), "
                             "15 s at the common rate")
+    _add(sweep, "repeats", 1, int, "chains per point (each worker count's variants measured in turn): the "
+         "report's intervals then include the spread between chains")
     _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
          "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4 (default: "
          "the one the flags below describe)")

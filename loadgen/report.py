@@ -3,14 +3,15 @@ what the figures allow one to conclude (and no more), and plots (loadgen.plots).
 
 import csv
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from loadgen.knee import knee
-from loadgen.stats import Interval
+from loadgen.stats import Interval, interval
 
-__all__ = ["COLUMNS", "Point", "knee_of", "write_report"]
+__all__ = ["COLUMNS", "Point", "combine", "knee_of", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Point:
     queue_runners: int  # MTA-RX's R=
     max_servers: int
     variant: str  # "shipped", or how the chain differed (loadgen.sweep.Variant)
+    repeat: int  # 1, 2, ... with --repeats; 0 in a row that merges the repeats (combine)
     # Saturated: the chain's capacity, from consecutive batches of the steady window.
     throughput: float  # delivered msg/s (first arrivals of this run's messages), mean of the batches
     throughput_half_width: float  # of its 95% confidence interval
@@ -86,6 +88,43 @@ class Point:
 
 
 COLUMNS = [f.name for f in fields(Point)]
+
+
+# Counts that add up when repeats are merged; the other figures are averaged.
+_ADDED = {"batches", "common_messages", "common_late", "sent", "delivered", "lost", "duplicated", "errors",
+          "oom_kills", "amavis_restarts", "timed_messages"}
+
+
+def combine(points: Sequence[Point]) -> list[Point]:
+    """One point per (variant, workers), in the order measured. Repeats of a point are
+    merged: its throughput becomes the mean of the repeats with a Student-t interval over
+    them, which holds the spread between chains that one chain's batches cannot show;
+    counts are added up and the other figures averaged."""
+    groups: dict[tuple[str, int], list[Point]] = {}
+    for point in points:
+        groups.setdefault((point.variant, point.workers), []).append(point)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        values: dict[str, object] = {}
+        for column in COLUMNS:
+            column_values = [getattr(p, column) for p in group]
+            first = column_values[0]
+            if isinstance(first, bool):
+                values[column] = any(column_values)
+            elif column in _ADDED:
+                values[column] = sum(column_values)
+            elif isinstance(first, float):
+                values[column] = round(statistics.fmean(column_values), 3)
+            else:  # the point's identity: workers, R, variant
+                values[column] = first
+        spread = interval([p.throughput for p in group])
+        values.update(throughput=round(spread.mean, 3), throughput_half_width=round(spread.half_width, 3), repeat=0,
+                      stopped_by=f"{len(group)} repeats")
+        merged.append(Point(**values))  # type: ignore[arg-type]
+    return merged
 
 
 def variants(points: Sequence[Point]) -> list[str]:
@@ -205,6 +244,9 @@ def _summary(points: list[Point], meta: dict[str, object]) -> str:
         lines.append(f"Generator headroom: it sends {generator:.0f} msg/s into a null sink, "
                      f"{generator / fastest:.0f}x the fastest rate the chain accepted ({fastest:.1f} msg/s): "
                      "the generator did not limit this run.")
+    failed = meta.get("failed")
+    if isinstance(failed, list) and failed:
+        lines.append("**Not measured:** " + "; ".join(str(f) for f in failed) + ".")
     lost = sum(p.lost for p in points)
     lines.append("Every accepted message arrived." if lost == 0 else
                  f"**{lost} accepted messages never arrived: this run is not clean.**")
@@ -218,6 +260,7 @@ def _comparison(points: list[Point], names: list[str]) -> list[str]:
     lines = [f"## Variants against {base}", "",
              "| workers | variant | msg/s | vs " + base + " | difference (95%) | verdict |",
              "| ---: | --- | ---: | ---: | ---: | --- |"]
+    repeated = any(p.repeat == 0 for p in points)
     for name in names[1:]:
         for p in (p for p in points if p.variant == name):
             ref = next((r for r in points if r.variant == base and r.workers == p.workers), None)
@@ -229,6 +272,10 @@ def _comparison(points: list[Point], names: list[str]) -> list[str]:
                        f"{'faster' if diff > 0 else 'slower'} by {abs(diff) / ref.throughput:.0%}")
             lines.append(f"| {p.workers} | {name} | {p.throughput:.2f} | {ref.throughput:.2f} | {diff:+.2f} +- "
                          f"{spread:.2f} | {verdict} |")
+    lines.append("")
+    lines.append("The intervals are over the repeats: they hold the spread between chains." if repeated else
+                 "Each row rests on one chain per variant: its intervals hold the noise within a run, not the spread "
+                 "between runs, which on a shared machine can be as large (`--repeats 3` measures it).")
     return lines
 
 
@@ -242,12 +289,15 @@ def write_report(points: list[Point], directory: Path, meta: dict[str, object], 
         writer.writeheader()
         for point in points:
             writer.writerow(asdict(point))
-    knees = {name: knee_of([p for p in points if p.variant == name]) for name in variants(points)}
+    shown = combine(points)
+    knees = {name: knee_of([p for p in shown if p.variant == name]) for name in variants(shown)}
     document = {"meta": meta, "knee_workers": knees, "columns": COLUMNS, "points": [asdict(p) for p in points]}
+    if len(shown) < len(points):
+        document["combined"] = [asdict(p) for p in shown]
     (directory / "points.json").write_text(json.dumps(document, indent=2) + "\n")
-    (directory / "summary.md").write_text(_summary(points, meta))
+    (directory / "summary.md").write_text(_summary(shown, meta))
     if plots:
         from loadgen.plots import draw
 
-        draw(points, directory)
+        draw(shown, directory)
     return directory

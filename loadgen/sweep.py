@@ -173,7 +173,8 @@ def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: Swe
 
 
 def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned], common_plan: list[Planned],
-                  settings: SweepSettings, progress: Callable[[RunResult, int], None] = lambda r, a: None) -> Point:
+                  settings: SweepSettings, progress: Callable[[RunResult, int], None] = lambda r, a: None,
+                  repeat: int = 1) -> Point:
     """One point: a fresh chain, saturated, then at the common rate (settings.common_rate,
     or common_share of this point's own capacity when it is 0)."""
     extra = ["compose.tmpfs.yaml"] if variant.tmpfs else None
@@ -188,8 +189,9 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         # in its restart count instead.
         restarts = stack.restart_count("amavis")
         oom_kills = max(0, oom_group.sample().oom_kills - oom_before) + restarts
-    return _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
-                  remote={p.message_id for p in common_plan if p.mailbox is None})
+    point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
+                   remote={p.message_id for p in common_plan if p.mailbox is None})
+    return replace(point, repeat=repeat)
 
 
 def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
@@ -212,6 +214,7 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, common.first_arrival(), timings)
     return Point(
         workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
+        repeat=1,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
         batches=len(window.rates), stopped_by=window.reason,
         accepted_per_s=round(sum(1 for t in saturated.accepted_at if window.start <= t < window.end)

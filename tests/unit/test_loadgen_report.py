@@ -6,14 +6,14 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from loadgen.report import COLUMNS, Point, write_report
+from loadgen.report import COLUMNS, Point, combine, write_report
 
 
 def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",
           overloaded: bool = False) -> Point:
     values: dict[str, object] = {f.name: 0 for f in fields(Point)}
     values.update(
-        workers=workers, queue_runners=workers, max_servers=workers, variant=variant, throughput=rate,
+        workers=workers, queue_runners=workers, max_servers=workers, variant=variant, repeat=1, throughput=rate,
         throughput_half_width=half, batches=8, stopped_by="converged", accepted_per_s=rate,
         common_rate=1.0, common_messages=30, common_delivered_per_s=1.0, common_p50_ms=2000.0 - 100 * workers,
         common_p90_ms=3000.0, common_p99_ms=4000.0, common_max_ms=4500.0, common_overloaded=overloaded,
@@ -112,3 +112,24 @@ def test_a_wide_knee_is_said_to_be_soft(tmp_path: Path) -> None:
                  plots=False)
     assert "Recommendation: `R = $max_servers = 2` (its interval is wider than +-10%: a longer --cap would firm " \
         "this up)." in (tmp_path / "summary.md").read_text()
+
+
+def test_repeats_merge_into_one_point_whose_interval_is_their_spread(tmp_path: Path) -> None:
+    repeats = [point(3, rate, 0.1, 260) for rate in (3.2, 3.7, 3.5)]
+    repeats = [p.__class__(**{**p.__dict__, "repeat": i + 1}) for i, p in enumerate(repeats)]
+    (merged,) = combine(repeats)
+    assert merged.throughput == 3.467 and merged.repeat == 0 and merged.stopped_by == "3 repeats"
+    assert merged.throughput_half_width == 0.625  # t(0.975, 2) 4.303 x sd 0.2517 / sqrt 3, not the batches' 0.1
+    assert merged.sent == 300 and merged.batches == 24 and merged.amavis_pss_mib == 260
+    write_report([point(1, 1.8, 0.1, 160), *repeats], tmp_path, {**META, "failed": ["8 workers: no memory"]},
+                 plots=False)
+    document = json.loads((tmp_path / "points.json").read_text())
+    assert len(document["points"]) == 4 and len(document["combined"]) == 2
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| 3 | 3 | 3.47 +- 0.62 | 24 | 3 repeats |" in summary
+    assert "**Not measured:** 8 workers: no memory." in summary
+
+
+def test_a_single_chain_comparison_warns_that_runs_differ_more(tmp_path: Path) -> None:
+    write_report([point(2, 3.0, 0.2, 200), point(2, 3.1, 0.2, 200, variant="tmpfs")], tmp_path, META, plots=False)
+    assert "`--repeats 3` measures it" in (tmp_path / "summary.md").read_text()
