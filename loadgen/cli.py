@@ -169,6 +169,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 console.print(f"[red]  not measured:[/] {str(failure).splitlines()[0]}")
                 failed.append(f"{name}: {str(failure).splitlines()[0]}")
                 continue
+            except Exception as failure:  # a fault of the point's own; the others still count
+                console.print_exception()
+                failed.append(f"{name}: {type(failure).__name__}: {failure}")
+                continue
             points.append(point)
             if not settings.common_rate:  # the first point sets the common rate for all
                 settings = replace(settings, common_rate=point.common_rate)

@@ -56,8 +56,8 @@ class Point:
     memory_amavis_mib: float
     memory_clamd_mib: float
     memory_tx_mib: float
-    oom_kills: int  # amavisd-new's container, over the whole point
-    amavis_restarts: int  # its container restarted (a crash of the master, e.g. killed)
+    oom_kills: int  # amavisd-new's container, over the whole point (a restart counts as one)
+    amavis_restarts: int  # its container restarted (its master died): its counters began again
     # CPU per delivered message over the steady window, and what it implies.
     cpu_ms_rx: float
     cpu_ms_amavis: float
@@ -208,6 +208,9 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
                      f"{at.host_limit_per_s:.2f} msg/s for the chain alone (the generator adds "
                      f"{at.cpu_ms_generator:.0f} CPU-ms/msg); at the knee the host's cores were "
                      f"{at.host_busy:.0%} busy: " + _cpu_verdict(at.host_busy))
+    for p in (p for p in points if p.amavis_restarts):
+        lines.append(f"At {p.workers} workers amavisd-new's container restarted {p.amavis_restarts} times (its "
+                     "master died): its counters began again, so that point's CPU figures are incomplete.")
     if wide := [p for p in points if p.interval.relative > enough]:
         loose = ", ".join(f"{p.workers} ({p.interval.relative:.0%})" for p in wide)
         lines.append(f"Wider than +-{enough:.0%} at workers (half-width in brackets): {loose}; a longer --cap "

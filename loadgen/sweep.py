@@ -124,12 +124,16 @@ def _counters(stack: Stack) -> Callable[[], dict[str, CgroupSample]]:
     """Every measured container's counters, the generator's own CPU (it shares the host),
     and the whole host's busy time."""
     groups = {service: stack.cgroup(service) for service in MEASURED}
+    last: dict[str, CgroupSample] = {}
 
     def read() -> dict[str, CgroupSample]:
-        samples = {service: group.sample() for service, group in groups.items()}
-        samples["generator"] = CgroupSample(time.process_time(), 0, 0)
-        samples["host"] = CgroupSample(host_busy_seconds(), 0, 0)
-        return samples
+        for service, group in groups.items():
+            try:
+                last[service] = group.sample()
+            except OSError:  # the container is down (killed, restarting): its last reading stands
+                last.setdefault(service, CgroupSample(0.0, 0, 0))
+        return {**last, "generator": CgroupSample(time.process_time(), 0, 0),
+                "host": CgroupSample(host_busy_seconds(), 0, 0)}
 
     return read
 
@@ -185,10 +189,14 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         rate = settings.common_rate or round(settings.common_share * window.throughput.mean, 2)
         common = at_common_rate(stack, common_plan, rate, settings, progress)
         timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
-        # A restarted container's counters start again from zero: the kills before it are
-        # in its restart count instead.
+        # A restarted container's counters start again from zero: a kill that took its
+        # master down shows as a restart instead.
         restarts = stack.restart_count("amavis")
-        oom_kills = max(0, oom_group.sample().oom_kills - oom_before) + restarts
+        try:
+            oom_after = oom_group.sample().oom_kills
+        except OSError:  # down right now
+            oom_after = oom_before if not restarts else 0
+        oom_kills = (oom_after if restarts else max(0, oom_after - oom_before)) + restarts
     point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
                    remote={p.message_id for p in common_plan if p.mailbox is None})
     return replace(point, repeat=repeat)
