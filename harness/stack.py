@@ -278,6 +278,15 @@ class Stack:
     def tx_queue(self) -> list[QueueEntry]:
         return parse_mailq(self.exec("tx", ["mailq"]))
 
+    def queued_message_ids(self) -> set[str]:
+        """Message-IDs of the messages waiting in MTA-RX's and MTA-TX's queues (their qf
+        files' headers): mail that is late, not lost."""
+        found = set()
+        for service, queue in (("rx", "/var/spool/mqueue-rx"), ("tx", "/var/spool/mqueue")):
+            headers = self.exec(service, ["sh", "-c", f"cat {queue}/qf* 2>/dev/null | grep -i '^H.*Message-Id:'; true"])
+            found |= set(re.findall(r"<([^>]+)>", headers))
+        return found
+
     def quarantine(self) -> list[str]:
         """Files in amavisd-new's quarantine, as its log names them ("4/virus-<id>")."""
         return self.exec("amavis", ["find", QUARANTINE, "-type", "f", "-printf", "%P\\n"]).split()

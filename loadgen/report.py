@@ -46,7 +46,8 @@ class Point:
     # Every message of both phases.
     sent: int
     delivered: int
-    lost: int  # accepted, expected, never arrived
+    lost: int  # accepted, expected, neither arrived nor waiting in a queue when the point ended
+    queued: int  # accepted, not yet arrived, still in MTA-RX's or MTA-TX's queue at the end: late, not lost
     duplicated: int
     errors: int
     # Memory as the steady window closed.
@@ -91,7 +92,7 @@ COLUMNS = [f.name for f in fields(Point)]
 
 
 # Counts that add up when repeats are merged; the other figures are averaged.
-_ADDED = {"batches", "common_messages", "common_late", "sent", "delivered", "lost", "duplicated", "errors",
+_ADDED = {"batches", "common_messages", "common_late", "sent", "delivered", "lost", "queued", "duplicated", "errors",
           "oom_kills", "amavis_restarts", "timed_messages"}
 
 
@@ -250,9 +251,14 @@ def _summary(points: list[Point], meta: dict[str, object]) -> str:
     failed = meta.get("failed")
     if isinstance(failed, list) and failed:
         lines.append("**Not measured:** " + "; ".join(str(f) for f in failed) + ".")
-    lost = sum(p.lost for p in points)
-    lines.append("Every accepted message arrived." if lost == 0 else
-                 f"**{lost} accepted messages never arrived: this run is not clean.**")
+    lost, queued = sum(p.lost for p in points), sum(p.queued for p in points)
+    if queued:
+        lines.append(f"{queued} accepted messages had not arrived when their point ended but were still in the "
+                     "MTAs' queues: delayed, not lost (" + ", ".join(f"{p.workers} workers {p.variant}: {p.queued}"
+                                                                     for p in points if p.queued) + ").")
+    lines.append("Every accepted message arrived." if lost == queued == 0 else
+                 "No accepted message was lost." if lost == 0 else
+                 f"**{lost} accepted messages never arrived and are in no queue: this run is not clean.**")
     return "\n".join(lines) + "\n"
 
 

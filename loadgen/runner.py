@@ -139,7 +139,7 @@ def _split_sessions(plan: list[Planned], sessions: int) -> dict[str, int]:
 
 async def _run(
     plan: list[Planned], *, mode: str, injections: dict[str, Injection], watchers: list[SinkWatcher | MailboxWatcher],
-    duration: float, warmup: float, rate: float, sessions: int, inflight: int, drain: float,
+    duration: float, warmup: float, rate: float, sessions: int, inflight: int, drain: float, stall: float | None,
     progress: Callable[[RunResult, int], None], stop: Callable[[RunResult], bool], holder: list[RunResult],
 ) -> RunResult:
     now = time.time()
@@ -196,11 +196,17 @@ async def _run(
         for _ in range(n):
             await queues[via].put(None)
     await asyncio.gather(*workers, return_exceptions=True)
-    # Drain: wait (bounded) for everything accepted to arrive; not after Ctrl-C.
+    # Drain: wait (bounded) for everything accepted to arrive; not after Ctrl-C, and with
+    # `stall`, not after that long without an arrival (a chain that has stopped delivering).
     drain_deadline = time.time() + (0 if result.interrupted else drain)
+    last_arrival, arrived = time.time(), len(result.arrivals)
     while time.time() < drain_deadline and any(m not in result.arrivals for m in result.scheduled):
         poll()
         progress(result, len(result.arrivals))
+        if len(result.arrivals) > arrived:
+            last_arrival, arrived = time.time(), len(result.arrivals)
+        elif stall is not None and time.time() - last_arrival > stall:
+            break
         await asyncio.sleep(0.25)
     poll(force=True)
     result.ended = time.time()
@@ -209,13 +215,13 @@ async def _run(
 
 def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection],
              watchers: list[SinkWatcher | MailboxWatcher], duration: float, warmup: float = 5, rate: float = 10,
-             sessions: int = 4, inflight: int = 20, drain: float = 120,
+             sessions: int = 4, inflight: int = 20, drain: float = 120, stall: float | None = None,
              progress: Callable[[RunResult, int], None] = lambda result, arrived: None,
              stop: Callable[[RunResult], bool] = lambda result: False) -> RunResult:
     """Offer load from `plan` for `duration` seconds (or until stop(result) says so), each
     message through injections[message.via], then wait up to `drain` seconds for the
-    accepted messages to show up at the watchers. Ctrl-C ends the load early; the result
-    still counts."""
+    accepted messages to show up at the watchers (less if `stall` seconds pass without one).
+    Ctrl-C ends the load early; the result still counts."""
     if mode not in ("open", "closed", "inflight"):
         raise ValueError(f"mode must be open, closed or inflight, not {mode!r}")
     if missing := {p.via for p in plan} - injections.keys():
@@ -224,7 +230,7 @@ def run_load(plan: list[Planned], *, mode: str, injections: dict[str, Injection]
     try:
         return asyncio.run(_run(plan, mode=mode, injections=injections, watchers=watchers, duration=duration,
                                 warmup=warmup, rate=rate, sessions=sessions, inflight=inflight, drain=drain,
-                                progress=progress, stop=stop, holder=holder))
+                                stall=stall, progress=progress, stop=stop, holder=holder))
     except KeyboardInterrupt:
         if not holder:
             raise

@@ -37,6 +37,9 @@ OVERLOAD_GROWTH = 0.1
 # ... or when more than this share of its sends started late (MTA-RX slow to accept: the
 # backlog then builds in the generator, where the chain's backlog does not show it).
 LATE_SHARE = 0.05
+# A drain ends early when nothing has arrived for this long: a chain that has stopped
+# delivering (amavisd-new killed over and over) is measured, not waited for.
+STALL = 45.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
                       injections=injections(stack.office_port, stack.submission_port,
                                             current_policy().submission_login),
                       duration=settings.cap + SETTLE + 1, warmup=settings.warmup, sessions=settings.sessions,
-                      inflight=settings.inflight(workers), drain=settings.drain, progress=progress, stop=meter)
+                      inflight=settings.inflight(workers), drain=settings.drain, stall=STALL, progress=progress,
+                      stop=meter)
     if result.interrupted:  # Ctrl-C: this point is incomplete; the sweep reports the others
         raise KeyboardInterrupt
     window = meter.finish(result)
@@ -170,7 +174,7 @@ def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: Swe
     result = run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
                     injections=injections(stack.office_port, stack.submission_port, current_policy().submission_login),
                     duration=settings.common_duration, warmup=0, rate=rate, sessions=settings.sessions,
-                    drain=settings.drain, progress=progress)
+                    drain=settings.drain, stall=STALL, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt
     return result
@@ -197,9 +201,11 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         except OSError:  # down right now
             oom_after = oom_before if not restarts else 0
         oom_kills = (oom_after if restarts else max(0, oom_after - oom_before)) + restarts
+        missing = saturated.matched().missing + common.matched().missing
+        queued = len(set(missing) & stack.queued_message_ids()) if missing else 0
     point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
                    remote={p.message_id for p in common_plan if p.mailbox is None})
-    return replace(point, repeat=repeat)
+    return replace(point, lost=point.lost - queued, queued=queued, repeat=repeat)
 
 
 def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
@@ -235,7 +241,7 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
         common_backlog_growth=round(growth, 3),
         common_overloaded=growth > OVERLOAD_GROWTH * rate or common.late > LATE_SHARE * len(common.scheduled),
         sent=saturated.sent + common.sent, delivered=sat.delivered + com.delivered,
-        lost=len(sat.missing) + len(com.missing),
+        lost=len(sat.missing) + len(com.missing), queued=0,
         duplicated=sum(sat.duplicated.values()) + sum(com.duplicated.values()),
         errors=saturated.tally.errors + common.tally.errors,
         amavis_rss_mib=round(sum(m["rss"] for m in amavis_memory) / 1024, 1),

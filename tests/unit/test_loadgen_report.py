@@ -84,7 +84,17 @@ def test_variants_are_compared_and_noise_is_called_noise(tmp_path: Path) -> None
 
 def test_a_run_that_lost_mail_says_so_loudly(tmp_path: Path) -> None:
     write_report([point(1, 5.0, 0.1, 40, lost=3)], tmp_path, META, plots=False)
-    assert "**3 accepted messages never arrived: this run is not clean.**" in (tmp_path / "summary.md").read_text()
+    assert "**3 accepted messages never arrived and are in no queue: this run is not clean.**" in \
+        (tmp_path / "summary.md").read_text()
+
+
+def test_mail_still_queued_at_the_end_is_late_not_lost(tmp_path: Path) -> None:
+    stuck = point(8, 0.0, 0.0, 300, variant="memory=300m")
+    write_report([stuck.__class__(**{**stuck.__dict__, "queued": 90})], tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "90 accepted messages had not arrived when their point ended but were still in the MTAs' queues: " \
+        "delayed, not lost (8 workers memory=300m: 90)." in summary
+    assert "No accepted message was lost." in summary
 
 
 def test_the_summary_states_the_generators_headroom(tmp_path: Path) -> None:
