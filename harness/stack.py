@@ -341,7 +341,10 @@ class Stack:
         the service whose command line contains `name`. Read from the host: inside the
         container the daemons, having changed user, hide /proc/<pid>/smaps_rollup. PSS
         shares pages among the processes that map them, so its sum is what they cost."""
-        top = self.container(service).top(ps_args="-eo pid,rss,args")
+        try:
+            top = self.container(service).top(ps_args="-eo pid,rss,args")
+        except docker.errors.APIError as refused:  # e.g. restarting after its main process died
+            raise StackError(f"{service}: cannot list processes: {refused.explanation}") from None
         memory = []
         for pid, rss, args in top["Processes"]:
             if name not in args:

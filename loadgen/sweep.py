@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from harness import Stack
+from harness import Stack, StackError
 from harness.cgroups import CgroupSample, host_busy_seconds
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
@@ -149,7 +149,7 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
     counters = _counters(stack)
 
     def on_close() -> None:
-        memory.append(stack.process_memory("amavis", "amavisd ("))
+        memory.append(_amavis_memory(stack))
 
     meter = SteadyMeter(warmup=settings.warmup, batch=settings.batch, cap=settings.cap, precision=settings.precision,
                         enough=settings.enough, patience=settings.patience, counters=counters, on_close=on_close)
@@ -165,7 +165,15 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
     if window.reason == "plan ran out":
         print(f"warning: all {len(plan)} pre-generated messages were sent before the point was measured; "
               "raise --messages", file=sys.stderr)
-    return result, window, memory[0] if memory else stack.process_memory("amavis", "amavisd (")
+    return result, window, memory[0] if memory else _amavis_memory(stack)
+
+
+def _amavis_memory(stack: Stack) -> list[dict[str, int]]:
+    """amavisd-new's processes' memory; none while its container is down or restarting."""
+    try:
+        return stack.process_memory("amavis", "amavisd (")
+    except StackError:
+        return []
 
 
 def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: SweepSettings,
