@@ -112,7 +112,7 @@ SWEEP = $(VENV)/bin/python -m loadgen sweep
 capacity: lint-config $(VENV)/.installed ## Capacity sweep, 1 2 3 5 8 workers: intervals, common-rate latency, cost, knee (~13 min)
 	$(SWEEP) $(LOADGEN_ARGS)
 
-capacity-quick: lint-config $(VENV)/.installed ## A short sweep (1 2 4 workers, 30 s saturated each): a first look (~4 min)
+capacity-quick: lint-config $(VENV)/.installed ## A short sweep (1 2 4 workers, 28 s saturated each): a first look (~4 min)
 	$(SWEEP) --quick --messages 800 $(LOADGEN_ARGS)
 
 capacity-tmpfs: lint-config $(VENV)/.installed ## Experiment: amavisd-new's work directory on tmpfs vs disk (~6 min)

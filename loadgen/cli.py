@@ -128,7 +128,8 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.quick:
         args.workers = [1, 2, 4]
-        args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 30.0), 20, 15.0
+        args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 28.0), 20, 15.0
+        args.warmup, args.bench_messages = min(args.warmup, 3.0), 0
     variants = _variants(args)
     if not 1 <= args.repeats <= 20:
         raise ValueError(f"--repeats must be between 1 and 20, got {args.repeats}")
@@ -273,8 +274,8 @@ def parser() -> argparse.ArgumentParser:
     _add(sweep, "reports", "reports", str, "directory for reports/<timestamp>/")
     sweep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     sweep.add_argument("--quick", action="store_true",
-                       help="workers 1 2 4, batches of 5 s, at most 30 s saturated (+-10%% will do after 20 s), "
-                            "15 s at the common rate")
+                       help="workers 1 2 4, batches of 5 s, at most 28 s saturated (+-10%% will do after 20 s), "
+                            "15 s at the common rate, no generator bench")
     _add(sweep, "repeats", 1, int, "chains per point (each worker count's variants measured in turn): the "
          "report's intervals then include the spread between chains")
     _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
