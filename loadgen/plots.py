@@ -25,12 +25,8 @@ def draw(points: list[Point], directory: Path) -> None:
         mine = [p for p in points if p.variant == name]
         axis.errorbar([p.workers for p in mine], [p.throughput for p in mine],
                       yerr=[p.throughput_half_width for p in mine], fmt="o-", capsize=4, label=name)
-    axis.set_xlabel(XLABEL)
-    axis.set_ylabel("delivered msg/s (95% interval)")
-    axis.set_ylim(bottom=0)
-    axis.legend()
-    axis.set_title("Capacity: saturated throughput vs workers")
-    _save(plt, figure, directory / "throughput.png")
+    _finish(plt, figure, axis, "delivered msg/s (95% interval)", "Capacity: saturated throughput vs workers",
+            directory / "throughput.png")
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for column, label in (("common_p50_ms", "p50"), ("common_p90_ms", "p90"), ("common_p99_ms", "p99")):
@@ -38,12 +34,8 @@ def draw(points: list[Point], directory: Path) -> None:
             mine = [p for p in points if p.variant == name]
             axis.plot([p.workers for p in mine], [getattr(p, column) / 1000 for p in mine], "o-",
                       label=f"{label} {name}" if len(names) > 1 else label)
-    axis.set_xlabel(XLABEL)
-    axis.set_ylabel("end-to-end latency, s")
-    axis.set_ylim(bottom=0)
-    axis.legend()
-    axis.set_title(f"Latency at a common rate of {points[0].common_rate:g} msg/s")
-    _save(plt, figure, directory / "latency.png")
+    _finish(plt, figure, axis, "end-to-end latency, s", f"Latency at a common rate of {points[0].common_rate:g} msg/s",
+            directory / "latency.png")
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for name in names:
@@ -51,14 +43,8 @@ def draw(points: list[Point], directory: Path) -> None:
         suffix = f" ({name})" if len(names) > 1 else ""
         workers = [p.workers for p in mine]
         axis.plot(workers, [p.amavis_pss_mib for p in mine], "^-", label=f"amavisd-new PSS{suffix}")
-        axis.plot(workers, [p.memory_rx_mib + p.memory_amavis_mib + p.memory_clamd_mib + p.memory_tx_mib
-                            for p in mine], "s--", label=f"all four containers{suffix}")
-    axis.set_xlabel(XLABEL)
-    axis.set_ylabel("MiB")
-    axis.set_ylim(bottom=0)
-    axis.legend()
-    axis.set_title("Memory vs workers")
-    _save(plt, figure, directory / "memory.png")
+        axis.plot(workers, [p.memory_mib for p in mine], "s--", label=f"all four containers{suffix}")
+    _finish(plt, figure, axis, "MiB", "Memory vs workers", directory / "memory.png")
 
     base = [p for p in points if p.variant == names[0]]
     figure, axis = plt.subplots(figsize=(10, 4.5))
@@ -68,14 +54,19 @@ def draw(points: list[Point], directory: Path) -> None:
         heights = [getattr(p, f"t_{leg}_ms") for p in base]
         axis.bar(labels, heights, bottom=bottom, label=LEG_NAMES[leg])
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    axis.set_xlabel(XLABEL)
-    axis.set_ylabel("mean ms per message")
     axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not on them
-    axis.set_title(f"Where the time goes at {points[0].common_rate:g} msg/s ({names[0]})")
-    _save(plt, figure, directory / "breakdown.png")
+    _finish(plt, figure, axis, "mean ms per message", f"Where the time goes at {points[0].common_rate:g} msg/s "
+            f"({names[0]})", directory / "breakdown.png", legend=False)
 
 
-def _save(plt, figure, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _finish(plt, figure, axis, ylabel: str, title: str, path: Path, *,  # type: ignore[no-untyped-def]
+            legend: bool = True) -> None:
+    axis.set_xlabel(XLABEL)
+    axis.set_ylabel(ylabel)
+    axis.set_ylim(bottom=0)
+    if legend:
+        axis.legend()
+    axis.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -84,6 +84,11 @@ class Point:
         return Interval(self.throughput, self.throughput_half_width, self.batches)
 
     @property
+    def memory_mib(self) -> float:
+        """All four containers of the chain."""
+        return self.memory_rx_mib + self.memory_amavis_mib + self.memory_clamd_mib + self.memory_tx_mib
+
+    @property
     def cpu_ms_chain(self) -> float:
         return self.cpu_ms_rx + self.cpu_ms_amavis + self.cpu_ms_clamd + self.cpu_ms_tx
 
@@ -148,13 +153,13 @@ def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: 
         "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in points:
-        memory = p.memory_rx_mib + p.memory_amavis_mib + p.memory_clamd_mib + p.memory_tx_mib
         share = f"{p.throughput / p.host_limit_per_s:.0%}" if p.host_limit_per_s else "-"
         cost = (f"{p.cpu_ms_rx:.0f} / {p.cpu_ms_amavis:.0f} / {p.cpu_ms_clamd:.0f} / {p.cpu_ms_tx:.0f} "
                 f"| {p.host_limit_per_s:.2f} | {share}" if p.throughput > 0 else "nothing delivered | - | -")
         lines.append(
             f"| {p.workers} | {p.queue_runners} | {p.throughput:.2f} +- {p.throughput_half_width:.2f} | {p.batches} "
-            f"| {p.stopped_by} | {cost} | {p.host_busy:.0%} | {p.amavis_pss_mib:.0f} | {memory:.0f} | {p.oom_kills} |")
+            f"| {p.stopped_by} | {cost} | {p.host_busy:.0%} | {p.amavis_pss_mib:.0f} | {p.memory_mib:.0f} "
+            f"| {p.oom_kills} |")
     rate = points[0].common_rate
     lines += ["", f"Latency at a common offered rate of {rate:g} msg/s ({rate_from}; open loop, from each "
               "message's scheduled time; the same traffic for every point):", "",
