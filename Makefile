@@ -98,7 +98,7 @@ test-examples: $(VENV)/.installed ## The policy features the sample leaves off, 
 	  echo "config/examples/broken-size passed lint; it must not" >&2; exit 1; fi
 	@grep -q "confMAX_MESSAGE_SIZE is 20971520" .build/broken-size.log && echo "broken-size: refused by lint, as it must be"
 
-test-unit: $(VENV)/.installed ## Unit tests only: no Docker, seconds
+test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
