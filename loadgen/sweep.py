@@ -199,6 +199,9 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         oom_before = oom_group.sample().oom_kills
         saturated, window, amavis_memory = saturate(stack, saturation_plan, workers, settings, progress)
         rate = settings.common_rate or round(settings.common_share * window.throughput.mean, 2)
+        if rate <= 0:
+            raise ValueError(f"nothing was delivered in {window.seconds:.0f} s at saturation, so no common rate can "
+                             "follow from it: give one with --rate")
         common = at_common_rate(stack, common_plan, rate, settings, progress)
         timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
         # A restarted container's counters start again from zero: a kill that took its
