@@ -10,6 +10,8 @@ says which file came from where:
   aliases  users  local-host-names
   amavis/*          amavisd-new conf.d snippets
   spamassassin/*    clamav/*  (extra rules and signatures)
+  dns/*.zone        records of your own for the testbed's DNS (e.g. DKIM keys), zone-file
+                    lines with absolute names; dns/world.json is made from the policy
   policy.toml       what the suite expects (harness/policy.py)
 
 python -m harness.configfolder FOLDER INTO   assembles FOLDER over the sample into INTO.
@@ -20,6 +22,9 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
+from harness.dnsworld import write_world
+from harness.policy import PolicyError, load_policy
+
 __all__ = ["KNOWN", "SAMPLE", "assemble"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +32,7 @@ SAMPLE = REPO / "config" / "sample"
 KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", "rx/access", "rx/virtusertable", "rx/mailertable",
          "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "tx/thishost-tx.mc",
          "tx/sendmail.cf", "aliases", "users", "local-host-names", "amavis/*", "spamassassin/*", "clamav/*",
-         "policy.toml"]
+         "dns/*.zone", "policy.toml"]
 IGNORED = ["README*", "*.md", ".*", "*/.*", "ci/*", ".github/*"]  # documentation and CI files of a config repo
 # A prebuilt .cf replaces the .mc it would be made from.
 ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc"}
@@ -66,6 +71,11 @@ def main(argv: list[str]) -> int:
         origins, unused = assemble(folder, into)
     except FileNotFoundError as missing:
         print(f"error: {missing}", file=sys.stderr)
+        return 2
+    try:  # read where it came from, so an error names the user's file
+        write_world(load_policy(origins["policy.toml"]), into)
+    except PolicyError as invalid:
+        print(f"error: the policy does not load, so the DNS world cannot be made:\n{invalid}", file=sys.stderr)
         return 2
     if folder.resolve() != SAMPLE.resolve():
         print(f"configuration {folder} (missing files from {SAMPLE.relative_to(REPO)}):")

@@ -76,6 +76,16 @@ class Capacity(_Section):
     production_rate: float = Field(default=0, ge=0)
 
 
+class Dns(_Section):
+    # SpamAssassin's network tests (DNSBL, URIBL, ...) against the testbed's DNS: amavisd-new's
+    # $sa_local_tests_only = 0. The capacity sweep's `sa-network` variant turns them on for a run.
+    sa_network_tests: bool = False
+    # MTA-RX refuses clients listed in this DNSBL zone (sendmail's FEATURE(`dnsbl')); empty: none.
+    rx_dnsbl: str = ""
+    # Remote domains given an MX to the sink, besides remote.example and the relay domains.
+    remote_domains: list[str] = Field(default_factory=list)
+
+
 class Policy(_Section):
     domains: Domains
     users: Users
@@ -84,6 +94,7 @@ class Policy(_Section):
     submission: Submission = Submission()
     content: Content = Content()
     capacity: Capacity = Capacity()
+    dns: Dns = Dns()
 
     @property
     def local_domain(self) -> str:

@@ -96,7 +96,7 @@ class Stack:
 
     def _startup_evidence(self, failed: subprocess.CalledProcessError) -> str:
         parts = [failed.stderr.decode(errors="replace")[-3000:]]
-        for service in (*DAEMONS, "internet", "office"):
+        for service in ("dns", *DAEMONS, "internet", "office"):
             container = self._find(service)
             if container is not None and self._health(container) not in ("healthy", "running"):
                 parts.append(f"--- {service} ({self._health(container)}) ---\n{self.logs(service, tail=40)}")
