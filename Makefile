@@ -94,6 +94,7 @@ test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under
 
 test-examples: $(VENV)/.installed ## The policy features the sample leaves off, on config/examples; broken-size must fail lint
 	$(MAKE) test CONFIG=config/examples/partial-filtering PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
+	$(MAKE) test CONFIG=config/examples/dns-world PYTEST_ARGS="tests/test_dns.py"
 	@if $(MAKE) lint-config CONFIG=config/examples/broken-size >.build/broken-size.log 2>&1; then \
 	  echo "config/examples/broken-size passed lint; it must not" >&2; exit 1; fi
 	@grep -q "confMAX_MESSAGE_SIZE is 20971520" .build/broken-size.log && echo "broken-size: refused by lint, as it must be"

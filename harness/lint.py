@@ -188,6 +188,35 @@ def _check_policy_against_config(policy: Policy, folder: _Folder, policy_text: s
     return findings
 
 
+def _check_dns(policy: Policy, folder: _Folder, policy_text: str) -> list[Finding]:
+    """The policy's [dns] against MTA-RX's dnsbl feature and amavisd-new's SpamAssassin setting."""
+    findings = []
+    policy_file = folder.shown("policy.toml")
+    local_only = _perl_assignment(folder, "$sa_local_tests_only")
+    network = bool(local_only and local_only[0] in ("0", "undef", "''", '""'))
+    if network != policy.dns.sa_network_tests:
+        where = (folder.shown(local_only[1]), local_only[2]) if local_only else (policy_file, None)
+        findings.append(Finding(*where, f"$sa_local_tests_only is {local_only[0] if local_only else 'not set (0)'}"
+                                f", but {policy_file}:{line_of(policy_text, 'dns', 'sa_network_tests')} says "
+                                f"dns.sa_network_tests = {str(policy.dns.sa_network_tests).lower()}"))
+    mc = folder.text("rx/thishost-rx.mc")
+    if mc is not None:
+        zones = [(n, m.group(1)) for n, line in enumerate(mc.splitlines(), start=1)
+                 if not line.lstrip().startswith("dnl")
+                 and (m := re.search(r"FEATURE\(\s*`?(?:enh)?dnsbl'?\s*,\s*`([^']+)'", line))]
+        named = {zone.rstrip(".").lower() for _, zone in zones}
+        if policy.dns.rx_dnsbl and policy.dns.rx_dnsbl.rstrip(".").lower() not in named:
+            findings.append(Finding(policy_file, line_of(policy_text, "dns", "rx_dnsbl"),
+                                    f"dns.rx_dnsbl = {policy.dns.rx_dnsbl!r}, but "
+                                    f"{folder.shown('rx/thishost-rx.mc')} has no FEATURE(`dnsbl', "
+                                    f"`{policy.dns.rx_dnsbl}')"))
+        if zones and not policy.dns.rx_dnsbl:
+            findings.append(Finding(folder.shown("rx/thishost-rx.mc"), zones[0][0],
+                                    f"MTA-RX refuses clients listed in {zones[0][1]}, but {policy_file} does "
+                                    "not say so: set dns.rx_dnsbl"))
+    return findings
+
+
 def lint_static(assembled: Path, source: Path) -> list[Finding]:
     """Policy and policy-vs-config findings of an assembled folder."""
     folder = _Folder(assembled, source)
@@ -195,7 +224,8 @@ def lint_static(assembled: Path, source: Path) -> list[Finding]:
         policy = load_policy(assembled / "policy.toml")
     except PolicyError as bad:
         return [Finding(folder.shown("policy.toml"), line, text) for line, text in bad.problems]
-    return _check_policy_against_config(policy, folder, (assembled / "policy.toml").read_text())
+    text = (assembled / "policy.toml").read_text()
+    return _check_policy_against_config(policy, folder, text) + _check_dns(policy, folder, text)
 
 
 def _in_image(image: str, script: str) -> subprocess.CompletedProcess[str]:
