@@ -103,7 +103,7 @@ test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from 
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
-	$(VENV)/bin/ruff check harness loadgen tests images/sink
+	$(VENV)/bin/ruff check harness loadgen tests images/sink images/dns/world-zone.py
 
 EXPERIMENT_WORKERS ?= 3
 CLIFF_WORKERS ?= 8

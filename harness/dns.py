@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from harness.dnsworld import DNSBL_ZONE
 from harness.stack import Stack
 
-__all__ = ["Lookup", "client_address", "delist", "list_in_dnsbl", "reverse_lookups", "forward_lookup"]
+__all__ = ["Lookup", "client_address", "delist", "forward_lookup", "list_in_dnsbl", "reverse_lookups"]
 
 # Resolves each argument (an address: PTR; a name: A) through the C library, as sendmail
 # does, and prints: argument, milliseconds, answer (empty: none).

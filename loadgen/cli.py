@@ -121,8 +121,10 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     if args.variants:
         return [Variant.parse(text) for text in args.variants.split(",")]
     runners = str(args.queue_runners) if args.queue_runners else ""
+    latency = Variant.parse(f"dns={args.dns_latency}").dns_latency if args.dns_latency else ""
     return [Variant(spamassassin=not args.no_spamassassin, clamav=not args.no_clamav, tmpfs=args.tmpfs,
-                    amavis_memory=args.amavis_memory, runners=runners)]
+                    amavis_memory=args.amavis_memory, runners=runners, sa_network=args.sa_network,
+                    dns_latency=latency)]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -279,12 +281,15 @@ def parser() -> argparse.ArgumentParser:
     _add(sweep, "repeats", 1, int, "chains per point (each worker count's variants measured in turn): the "
          "report's intervals then include the spread between chains")
     _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
-         "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4 (default: "
-         "the one the flags below describe)")
+         "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4, sa-network, "
+         "dns=200ms (default: the one the flags below describe)")
     sweep.add_argument("--no-spamassassin", action="store_true", help="variant: amavisd-new without SpamAssassin")
     sweep.add_argument("--no-clamav", action="store_true", help="variant: amavisd-new without ClamAV")
     sweep.add_argument("--tmpfs", action="store_true", help="variant: amavisd-new's work directory on tmpfs")
     _add(sweep, "amavis-memory", "0", str, "variant: memory limit of the amavisd-new container, e.g. 1g")
+    sweep.add_argument("--sa-network", action="store_true",
+                       help="variant: SpamAssassin's network tests on (DNSBL, URIBL) against the testbed's DNS")
+    _add(sweep, "dns-latency", "", str, "variant: every answer of the testbed's DNS that much later, e.g. 200ms")
     _add(sweep, "bench-messages", 10000, int, "messages for the generator's own rate before the sweep (0: skip)")
     sweep.set_defaults(handler=cmd_sweep)
 

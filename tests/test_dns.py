@@ -125,7 +125,7 @@ def test_dns_latency_delays_every_answer_the_chain_gets(stack: Stack, dns_restor
     name, address = asyncio.run(_own_address(stack.smtp_port))
     before = reverse_lookups(stack, [address] * 5)
     stack.recreate("dns", {"DNS_LATENCY": "300ms", "DNS_JITTER": "20ms"})
-    delayed = reverse_lookups(stack, [address] * 5) + [forward_lookup(stack, "nosuch.test")]
+    delayed = [*reverse_lookups(stack, [address] * 5), forward_lookup(stack, "nosuch.test")]
     evidence = f"before: {before}\nwith DNS_LATENCY=300ms: {delayed}"
     assert all(lookup.ms < 100 for lookup in before), evidence
     assert all(280 <= lookup.ms < 1000 for lookup in delayed), evidence

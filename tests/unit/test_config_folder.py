@@ -54,7 +54,8 @@ def test_toml_that_does_not_parse_is_reported_with_its_line(tmp_path: Path) -> N
         load_policy(tmp_path / "policy.toml")
 
 
-@pytest.mark.parametrize("folder", [SAMPLE, EXAMPLES / "virtusertable", EXAMPLES / "partial-filtering"],
+@pytest.mark.parametrize("folder", [SAMPLE, EXAMPLES / "virtusertable", EXAMPLES / "partial-filtering",
+                                    EXAMPLES / "dns-world"],
                          ids=lambda folder: folder.name)
 def test_the_shipped_configurations_agree_with_their_policies(tmp_path: Path, folder: Path) -> None:
     assemble(folder, tmp_path / "out")
@@ -89,3 +90,28 @@ def test_policy_and_config_disagreeing_on_runners_destinies_users_and_routes_are
     assert messages[3].startswith("$final_virus_destiny is DISCARD, but")
     assert messages[4].startswith("relay domain relayed.example has no \"To:relayed.example RELAY\" in ")
     assert messages[5].startswith("unchecked domain partner.example has no route in config/sample/rx/mailertable")
+
+
+def test_policy_and_config_disagreeing_on_dns_are_each_found(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    (own / "rx").mkdir(parents=True)
+    dns_world = EXAMPLES / "dns-world"
+    # The example's DNSBL at MTA-RX and network tests, under a policy that states neither...
+    (own / "rx" / "thishost-rx.mc").write_text((dns_world / "rx" / "thishost-rx.mc").read_text())
+    (own / "amavis").mkdir()
+    (own / "amavis" / "60-network-tests").write_text((dns_world / "amavis" / "60-network-tests").read_text())
+    (own / "policy.toml").write_text((SAMPLE / "policy.toml").read_text())
+    assemble(own, tmp_path / "out")
+    found = [str(f) for f in lint_static(tmp_path / "out", own)]
+    assert len(found) == 2, found
+    assert "amavis/60-network-tests:4: $sa_local_tests_only is 0, but " in found[0], found
+    assert found[0].endswith("mine/policy.toml:43 says dns.sa_network_tests = false"), found
+    assert "rx/thishost-rx.mc:16: MTA-RX refuses clients listed in dnsbl.testbed.test, but" in found[1], found
+    # ... and a policy that names a DNSBL the sample's .mc does not use.
+    (own / "rx" / "thishost-rx.mc").unlink()
+    (own / "amavis" / "60-network-tests").unlink()
+    policy = (SAMPLE / "policy.toml").read_text().replace('rx_dnsbl = ""', 'rx_dnsbl = "bl.example"')
+    (own / "policy.toml").write_text(policy)
+    assemble(own, tmp_path / "out")
+    (finding,) = lint_static(tmp_path / "out", own)
+    assert "dns.rx_dnsbl = 'bl.example', but config/sample/rx/thishost-rx.mc has no FEATURE(`dnsbl'" in str(finding)

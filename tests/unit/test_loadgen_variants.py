@@ -11,7 +11,14 @@ def test_variants_parse_to_the_chain_they_describe() -> None:
     assert both.tmpfs and both.amavis_memory == "700m" and both.label == "tmpfs+memory=700m"
     assert Variant.parse("no-sa+no-clamav").env(3) == {
         "RX_QUEUE_RUNNERS": "3", "AMAVIS_MAX_SERVERS": "3", "AMAVIS_SPAM_CHECKS": "0", "AMAVIS_VIRUS_CHECKS": "0",
-        "AMAVIS_MEM_LIMIT": "0"}
+        "AMAVIS_MEM_LIMIT": "0", "AMAVIS_SA_NETWORK": "", "DNS_LATENCY": "0"}
+
+
+def test_dns_variants_turn_on_network_tests_and_delay_answers() -> None:
+    slow = Variant.parse("sa-network+dns=200ms")
+    assert slow.label == "sa-network+dns=200ms"
+    assert slow.env(2)["AMAVIS_SA_NETWORK"] == "1" and slow.env(2)["DNS_LATENCY"] == "200ms"
+    assert Variant.parse("sa-network+dns=0ms") == Variant.parse("sa-network")
 
 
 def test_queue_runners_follow_the_workers_unless_a_variant_says_otherwise() -> None:
@@ -21,7 +28,7 @@ def test_queue_runners_follow_the_workers_unless_a_variant_says_otherwise() -> N
     assert Variant.parse("runners=2x").env(3)["RX_QUEUE_RUNNERS"] == "6"
 
 
-@pytest.mark.parametrize("text", ["tmpf", "memory=lots", "runners=0", "runners=x2", "swap"])
+@pytest.mark.parametrize("text", ["tmpf", "memory=lots", "runners=0", "runners=x2", "swap", "dns=fast"])
 def test_an_unknown_variant_option_is_refused_with_the_list(text: str) -> None:
     with pytest.raises(ValueError, match="use shipped, tmpfs, no-sa, no-clamav"):
         Variant.parse(text)

@@ -1,0 +1,65 @@
+"""The DNS world a policy implies, and the zone the DNS image writes from it. No Docker."""
+
+import importlib.util
+import ipaddress
+import json
+from pathlib import Path
+
+from harness.dns import client_address
+from harness.dnsworld import LISTED_ADDRESS, world, write_world
+from harness.policy import load_policy
+
+REPO = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("world_zone", REPO / "images" / "dns" / "world-zone.py")
+assert _spec and _spec.loader
+world_zone = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(world_zone)
+
+
+def _policy(tmp_path: Path, edit: tuple[str, str] = ("", "")):
+    text = (REPO / "config" / "sample" / "policy.toml").read_text().replace(*edit)
+    (tmp_path / "policy.toml").write_text(text)
+    return load_policy(tmp_path / "policy.toml")
+
+
+def test_local_domains_point_at_the_chain_and_remote_ones_at_the_sink(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, ('domains = []  # recipient', 'domains = ["relayed.example"]  # recipient'))
+    made = world(policy)
+    assert made["local_domains"] == ["testbed.example"]
+    assert made["remote_domains"] == ["remote.example", "relayed.example"]
+    assert json.loads(write_world(policy, tmp_path).read_text()) == made
+
+
+def _zone(tmp_path: Path) -> list[str]:
+    made = world(_policy(tmp_path))
+    own = [ipaddress.IPv4Interface("172.19.0.2/16"), ipaddress.IPv4Interface("172.18.0.3/16")]
+    text = world_zone.zone(made, own, ipaddress.IPv4Address("172.19.0.3"), ipaddress.IPv4Address("172.18.0.2"), [])
+    return text.splitlines()
+
+
+def test_every_network_address_has_a_ptr_and_a_matching_a_record(tmp_path: Path) -> None:
+    lines = _zone(tmp_path)
+    assert "1.0.19.172.in-addr.arpa. IN PTR gateway.internet.testbed.test." in lines
+    assert "gateway.internet.testbed.test. IN A 172.19.0.1" in lines
+    assert "2.0.18.172.in-addr.arpa. IN PTR office.testbed.test." in lines
+    assert "9.3.18.172.in-addr.arpa. IN PTR h-172-18-3-9.lan.testbed.test." in lines
+    assert "h-172-18-3-9.lan.testbed.test. IN A 172.18.3.9" in lines
+    assert sum(" IN PTR " in line for line in lines) == 2 * 1022 + 1  # + localhost
+
+
+def test_mx_dnsbl_and_uribl_records(tmp_path: Path) -> None:
+    lines = _zone(tmp_path)
+    assert "testbed.example. IN MX 10 mail.testbed.example." in lines
+    assert "mail.testbed.example. IN A 172.19.0.2" in lines
+    assert "remote.example. IN MX 10 mx.remote.example." in lines
+    assert "mx.remote.example. IN A 172.19.0.3" in lines
+    assert "2.0.0.127.dnsbl.testbed.test. IN A 127.0.0.2" in lines
+    assert not any(line.startswith("1.0.0.127.dnsbl") for line in lines)
+    reversed_listed = ".".join(reversed(LISTED_ADDRESS.split(".")))
+    assert f"{reversed_listed}.dnsbl.testbed.test. IN A 127.0.0.2" in lines
+    assert "test.uribl.testbed.test. IN A 127.0.0.2" in lines
+
+
+def test_the_client_address_comes_from_sendmails_ehlo_reply() -> None:
+    reply = "250-mail.testbed.example Hello gateway.internet.testbed.test [172.19.0.1], pleased to meet you"
+    assert client_address(reply) == ("gateway.internet.testbed.test", "172.19.0.1")
