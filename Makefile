@@ -35,7 +35,7 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 # (reports/summary.md; summary-faults.md beside junit-faults.xml).
 REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns accept-rate bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -122,8 +122,14 @@ capacity-tmpfs: lint-config $(VENV)/.installed ## Experiment: amavisd-new's work
 capacity-runners: lint-config $(VENV)/.installed ## Experiment: R (queue runners) twice amavisd-new's max_servers vs equal (~6 min)
 	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,runners=2x $(LOADGEN_ARGS)
 
+capacity-dns: lint-config $(VENV)/.installed ## Experiment: SpamAssassin's network tests at DNS latency 0 vs 200 ms (~26 min)
+	$(SWEEP) --variants sa-network,sa-network+dns=200ms $(LOADGEN_ARGS)
+
 capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers in too little memory (~6 min)
 	$(SWEEP) --workers "$(CLIFF_WORKERS)" --variants shipped,memory=$(CLIFF_MEMORY) $(LOADGEN_ARGS)
+
+accept-rate: lint-config $(VENV)/.installed ## MTA-RX's accept rate, a new connection per message: testbed DNS vs Docker's (~5 min)
+	$(VENV)/bin/python -m loadgen accept $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
 	$(VENV)/bin/python -m loadgen bench $(LOADGEN_ARGS)

@@ -21,7 +21,7 @@ import aiosmtplib
 
 from loadgen.wire import on_the_wire, send_one
 
-__all__ = ["BenchResult", "run_bench"]
+__all__ = ["BenchResult", "postfix_tools", "run_bench"]
 
 REPO = Path(__file__).resolve().parents[1]
 SENDER, RECIPIENT = "bench@loadgen.test", "sink@loadgen.test"
@@ -48,7 +48,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _postfix_tools() -> Path:
+def postfix_tools() -> Path:
     out = subprocess.run(["bash", str(REPO / "scripts" / "postfix-tools.sh")], capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"cannot get Postfix's smtp-source/smtp-sink: {out.stderr.strip()}")
@@ -101,7 +101,7 @@ def _ours(port: int, messages: int, sessions: int, size: int, processes: int) ->
 
 def run_bench(*, messages: int = 20000, sessions: int = 50, size: int = 3300, processes: int = 2,
               rounds: int = 3) -> BenchResult:
-    tools = _postfix_tools()
+    tools = postfix_tools()
     env = {**os.environ, "LD_LIBRARY_PATH": str(tools / "usr/lib/postfix")}
     port = _free_port()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []

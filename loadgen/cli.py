@@ -232,6 +232,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept(args: argparse.Namespace) -> int:
+    from loadgen.acceptrate import RESOLVERS, measure_accept_rate
+
+    resolvers = [r.strip() for r in args.resolvers.split(",")] if args.resolvers else list(RESOLVERS)
+    unknown = [r for r in resolvers if r not in RESOLVERS]
+    if unknown:
+        raise ValueError(f"unknown resolver {unknown[0]!r}: use {' or '.join(map(repr, RESOLVERS))}")
+    console.print(f"smtp-source into MTA-RX port 25, amavisd-new stopped: {args.sessions} sessions, one message "
+                  f"of {args.size} bytes per connection, {args.accept_messages} messages x {args.rounds} rounds, "
+                  "a fresh chain per resolver")
+    results = measure_accept_rate(messages=args.accept_messages, sessions=args.sessions, rounds=args.rounds,
+                                  size=args.size, resolvers=resolvers)
+    for result in results:
+        rates = ", ".join(f"{rate:.1f}" for rate in result.rates)
+        lost = result.messages * len(result.rates) - result.queued
+        console.print(f"  {result.resolver:13} median {result.median:7.1f} msg/s  (rounds: {rates}); "
+                      f"queued {result.queued}" + (f", {lost} MISSING" if lost else ""))
+    if len(results) == 2 and results[1].median:
+        ratio = results[0].median / results[1].median
+        console.print(f"  ratio {results[0].resolver} / {results[1].resolver}: {ratio:.1f}")
+    return 0 if all(r.queued == r.messages * len(r.rates) for r in results) else 1
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m loadgen", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -305,6 +328,15 @@ def parser() -> argparse.ArgumentParser:
     _add(bench, "processes", 2, int, "sender processes (one event loop each)")
     _add(bench, "rounds", 3, int, "alternating rounds of both senders; medians are reported")
     bench.set_defaults(handler=cmd_bench)
+
+    accept = sub.add_parser("accept", help="MTA-RX's accept rate, one message per connection, amavisd-new "
+                            "stopped: testbed DNS vs Docker's embedded DNS")
+    _add(accept, "accept-messages", 600, int, "messages per round")
+    _add(accept, "sessions", 20, int, "parallel smtp-source sessions")
+    _add(accept, "size", 3300, int, "message size in bytes")
+    _add(accept, "rounds", 3, int, "rounds per resolver; medians are reported")
+    _add(accept, "resolvers", "", str, "comma-separated: 'testbed DNS', \"Docker's DNS\" (default: both)")
+    accept.set_defaults(handler=cmd_accept)
     return top
 
 
