@@ -233,8 +233,26 @@ def _in_image(image: str, script: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
+def _lint_zones(folder: _Folder, tag: str) -> list[Finding]:
+    """The site's own DNS records (dns/*.zone), loaded by BIND's zone checker into a bare root
+    zone, as the dns container will at start."""
+    findings = []
+    for path in sorted((folder.assembled / "dns").glob("*.zone")):
+        rel = f"dns/{path.name}"
+        zone = ("$TTL 60\n. SOA ns. hostmaster. 1 3600 600 86400 5\n. NS ns.\nns. A 127.0.0.1\n"
+                f"$INCLUDE /etc/testbed/{rel}\n")
+        out = _in_image(f"testbed-dns:{tag}", f"printf '%s' '{zone}' >/tmp/z; named-checkzone -k fail . /tmp/z 2>&1;"
+                        " echo exit=$?")
+        if "exit=0" in out.stdout:
+            continue
+        problems = re.findall(rf"/etc/testbed/{re.escape(rel)}:(\d+): (.*)", out.stdout)
+        for line, text in problems or [(None, out.stdout[-1500:])]:
+            findings.append(Finding(folder.shown(rel), int(line) if line else None, f"BIND's zone check: {text}"))
+    return findings
+
+
 def lint_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:
-    """m4, sendmail -bt and amavisd-new's own config loading, in the built images."""
+    """m4, sendmail -bt, BIND's zone check and amavisd-new's own config loading, in the built images."""
     folder, findings = _Folder(assembled, source), []
     for service, mc, cf in (("rx", "rx/thishost-rx.mc", "/etc/mail/sendmail-rx.cf"),
                             ("tx", "tx/thishost-tx.mc", "/etc/mail/sendmail.cf")):
@@ -252,6 +270,7 @@ def lint_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:
                                         f"sendmail: {match.group(2)}"))
         if "exit=0" not in out.stdout:
             findings.append(Finding(folder.shown(mc), None, f"sendmail's config test failed:\n{out.stdout[-1500:]}"))
+    findings += _lint_zones(folder, tag)
     # showkeys loads the whole configuration (conf.d in order) and exits.
     out = _in_image(f"testbed-amavis:{tag}", "amavisd showkeys >/tmp/out 2>&1; rc=$?; cat /tmp/out; echo exit=$rc")
     if "exit=0" not in out.stdout:
@@ -273,7 +292,7 @@ def main() -> int:
         print(f"lint: {len(findings)} problem(s) in the configuration {source}; fix them, or the policy, "
               "and run again", file=sys.stderr)
         return 1
-    print(f"lint: configuration {source} is consistent with its policy; m4, sendmail and amavisd-new accept it")
+    print(f"lint: configuration {source} is consistent with its policy; m4, sendmail, BIND and amavisd-new accept it")
     return 0
 
 

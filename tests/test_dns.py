@@ -4,10 +4,12 @@ machine, MX routing at MTA-TX, latency on demand, and the DNSBL and URIBL zones 
 
 import asyncio
 import ipaddress
+import os
 import random
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +101,15 @@ def test_dnsbl_and_uribl_zones_have_rfc5782_test_entries(stack: Stack) -> None:
         f"2.0.0.127.{DNSBL_ZONE}", f"1.0.0.127.{DNSBL_ZONE}", f"test.{URIBL_ZONE}", f"invalid.{URIBL_ZONE}")}
     assert listed == {f"2.0.0.127.{DNSBL_ZONE}": "127.0.0.2", f"1.0.0.127.{DNSBL_ZONE}": "",
                       f"test.{URIBL_ZONE}": "127.0.0.2", f"invalid.{URIBL_ZONE}": ""}, listed
+
+
+def test_the_sites_own_records_are_served(stack: Stack) -> None:
+    folder = Path(__file__).resolve().parents[1] / os.environ.get("TESTBED_CONFIG", "config/sample")
+    records = [line.split() for path in sorted((folder / "dns").glob("*.zone"))
+               for line in path.read_text().splitlines() if re.match(r"^\S+\.\s+(\d+\s+)?IN\s+A\s", line)]
+    not_applicable_unless(bool(records), "the configuration brings no A records of its own (dns/*.zone)")
+    served = {fields[0]: forward_lookup(stack, fields[0]).answer for fields in records}
+    assert served == {fields[0]: fields[-1] for fields in records}, served
 
 
 def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack) -> None:
