@@ -138,5 +138,5 @@ clean: ## Remove this project's containers, networks and volumes (of every run, 
 	@bash scripts/clean.sh
 
 clean-images: clean ## Also remove the built images, of every CONFIG (the debootstrap base stays cached)
-	-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^testbed-(rx|tx|amavis|sink):' | xargs -r docker image rm
+	-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^testbed-(rx|tx|amavis|dns|sink):' | xargs -r docker image rm
 	rm -rf .build/config
