@@ -103,7 +103,7 @@ test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from 
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
-	$(VENV)/bin/ruff check harness loadgen tests images/sink images/dns/world-zone.py
+	$(VENV)/bin/ruff check harness loadgen tests images/sink images/dns/world_zone.py
 
 EXPERIMENT_WORKERS ?= 3
 CLIFF_WORKERS ?= 8
@@ -122,7 +122,7 @@ capacity-tmpfs: lint-config $(VENV)/.installed ## Experiment: amavisd-new's work
 capacity-runners: lint-config $(VENV)/.installed ## Experiment: R (queue runners) twice amavisd-new's max_servers vs equal (~6 min)
 	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,runners=2x $(LOADGEN_ARGS)
 
-capacity-dns: lint-config $(VENV)/.installed ## Experiment: SpamAssassin's network tests at DNS latency 0 vs 200 ms (~26 min)
+capacity-dns: lint-config $(VENV)/.installed ## Experiment: SpamAssassin's network tests at DNS latency 0 vs 200 ms (~29 min)
 	$(SWEEP) --variants sa-network,sa-network+dns=200ms $(LOADGEN_ARGS)
 
 capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers in too little memory (~6 min)

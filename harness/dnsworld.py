@@ -6,12 +6,17 @@ configuration states: which domains are local (MX -> the chain) and which are re
 as dns/world.json into the assembled configuration folder by `make config`.
 """
 
+import importlib.util
+import ipaddress
 import json
+import re
 from pathlib import Path
+from types import ModuleType
 
 from harness.policy import REMOTE_DOMAIN, Policy
 
-__all__ = ["DNSBL_ZONE", "LISTED_ADDRESS", "LISTED_URI_DOMAIN", "URIBL_ZONE", "world", "write_world"]
+__all__ = ["CHAIN_HOST", "DNSBL_ZONE", "LISTED_ADDRESS", "LISTED_URI_DOMAIN", "URIBL_ZONE", "sample_zone", "world",
+           "write_world"]
 
 DNSBL_ZONE = "dnsbl.testbed.test"
 URIBL_ZONE = "uribl.testbed.test"
@@ -20,16 +25,24 @@ URIBL_ZONE = "uribl.testbed.test"
 # the content tests of SpamAssassin's network rules.
 LISTED_ADDRESS = "192.0.2.99"
 LISTED_URI_DOMAIN = "listed-uri.example"
-MAIL_HOST = "mail"  # the chain's host name (compose.yaml: hostname of "mx")
+# The chain's own name, as sendmail knows it ($j): compose.yaml's hostname and domainname of
+# "mx". Local domains have their MX here, and the chain's addresses their PTR.
+CHAIN_HOST = "mail.testbed.example"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$", re.IGNORECASE)
+
+
+def _domains(names: list[str]) -> list[str]:
+    """Domain names only, once each: a policy may name an address literal such as
+    [127.0.0.1] (a virtusertable's target), which has no place in DNS."""
+    return [name for name in dict.fromkeys(names) if _HOSTNAME.match(name)]
 
 
 def world(policy: Policy) -> dict[str, object]:
-    local = list(dict.fromkeys([*policy.domains.local, *filter(None, [policy.domains.rewritten_to]),
-                                *policy.content.unchecked_domains]))
-    remote = [d for d in dict.fromkeys([REMOTE_DOMAIN, *policy.relay.domains, *policy.dns.remote_domains])
+    local = _domains([*policy.domains.local, policy.domains.rewritten_to, *policy.content.unchecked_domains])
+    remote = [d for d in _domains([REMOTE_DOMAIN, *policy.relay.domains, *policy.dns.remote_domains])
               if d not in local]
     return {
-        "mail_host": MAIL_HOST,
+        "chain_host": CHAIN_HOST,
         "local_domains": local,
         "remote_domains": remote,
         "dnsbl_zone": DNSBL_ZONE,
@@ -44,3 +57,21 @@ def write_world(policy: Policy, folder: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(world(policy), indent=2) + "\n")
     return path
+
+
+def _zone_writer() -> ModuleType:
+    """images/dns/world_zone.py, the script the DNS image runs at start (one source of truth)."""
+    path = Path(__file__).resolve().parents[1] / "images" / "dns" / "world_zone.py"
+    spec = importlib.util.spec_from_file_location("world_zone", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample_zone(made: dict[str, object], includes: list[str]) -> str:
+    """The zone the DNS image would write from `made`, with stand-in addresses for what only
+    a run knows (two small networks): what lint loads into BIND's zone checker."""
+    own = [ipaddress.IPv4Interface("172.30.0.2/28"), ipaddress.IPv4Interface("172.31.0.3/28")]
+    sink, office = ipaddress.IPv4Address("172.30.0.3"), ipaddress.IPv4Address("172.31.0.2")
+    return str(_zone_writer().zone(made, own, sink, office, [Path(i) for i in includes]))

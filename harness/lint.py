@@ -10,6 +10,7 @@ python -m harness.lint   (make lint-config) checks $TESTBED_CONFIG, assembled fr
 $TESTBED_SOURCE_CONFIG; exit status 1 when anything is wrong.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.configfolder import SAMPLE
+from harness.dnsworld import sample_zone
 from harness.policy import Policy, PolicyError, line_of, load_policy
 
 __all__ = ["Finding", "lint_static", "lint_tools"]
@@ -193,10 +195,12 @@ def _check_dns(policy: Policy, folder: _Folder, policy_text: str) -> list[Findin
     findings = []
     policy_file = folder.shown("policy.toml")
     local_only = _perl_assignment(folder, "$sa_local_tests_only")
-    network = bool(local_only and local_only[0] in ("0", "undef", "''", '""'))
+    # Unset: Debian's 20-debian_defaults, 0 (network tests on).
+    network = local_only is None or local_only[0] in ("0", "undef", "''", '""', "'0'", '"0"', "0.0")
     if network != policy.dns.sa_network_tests:
         where = (folder.shown(local_only[1]), local_only[2]) if local_only else (policy_file, None)
-        findings.append(Finding(*where, f"$sa_local_tests_only is {local_only[0] if local_only else 'not set (0)'}"
+        findings.append(Finding(*where, f"$sa_local_tests_only is "
+                                f"{local_only[0] if local_only else 'not set (Debian: 0, network tests on)'}"
                                 f", but {policy_file}:{line_of(policy_text, 'dns', 'sa_network_tests')} says "
                                 f"dns.sa_network_tests = {str(policy.dns.sa_network_tests).lower()}"))
     mc = folder.text("rx/thishost-rx.mc")
@@ -228,27 +232,32 @@ def lint_static(assembled: Path, source: Path) -> list[Finding]:
     return _check_policy_against_config(policy, folder, text) + _check_dns(policy, folder, text)
 
 
-def _in_image(image: str, script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script],
-                          capture_output=True, text=True, timeout=300)
+def _in_image(image: str, script: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a fresh container of the image, `stdin` on its standard input."""
+    attach = ["-i"] if stdin is not None else []
+    return subprocess.run(["docker", "run", "--rm", *attach, "--network", "none", "--entrypoint", "sh", image, "-c",
+                           script], input=stdin or "", capture_output=True, text=True, timeout=300)
 
 
 def _lint_zones(folder: _Folder, tag: str) -> list[Finding]:
-    """The site's own DNS records (dns/*.zone), loaded by BIND's zone checker into a bare root
-    zone, as the dns container will at start."""
+    """The zone the dns container will load: what the policy implies (stand-in addresses) and
+    the configuration's own dns/*.zone records, through BIND's zone checker."""
+    own = [f"dns/{path.name}" for path in sorted((folder.assembled / "dns").glob("*.zone"))]
+    made = json.loads((folder.assembled / "dns" / "world.json").read_text())
+    zone = sample_zone(made, [f"/etc/testbed/{rel}" for rel in own])
+    out = _in_image(f"testbed-dns:{tag}", "cat >/tmp/world.zone; named-checkzone -k fail . /tmp/world.zone 2>&1;"
+                    " echo exit=$?", stdin=zone)
+    if "exit=0" in out.stdout:
+        return []
     findings = []
-    for path in sorted((folder.assembled / "dns").glob("*.zone")):
-        rel = f"dns/{path.name}"
-        zone = ("$TTL 60\n. SOA ns. hostmaster. 1 3600 600 86400 5\n. NS ns.\nns. A 127.0.0.1\n"
-                f"$INCLUDE /etc/testbed/{rel}\n")
-        out = _in_image(f"testbed-dns:{tag}", f"printf '%s' '{zone}' >/tmp/z; named-checkzone -k fail . /tmp/z 2>&1;"
-                        " echo exit=$?")
-        if "exit=0" in out.stdout:
-            continue
-        problems = re.findall(rf"/etc/testbed/{re.escape(rel)}:(\d+): (.*)", out.stdout)
-        for line, text in problems or [(None, out.stdout[-1500:])]:
-            findings.append(Finding(folder.shown(rel), int(line) if line else None, f"BIND's zone check: {text}"))
-    return findings
+    for rel in own:
+        for line, text in re.findall(rf"/etc/testbed/{re.escape(rel)}:(\d+): (.*)", out.stdout):
+            findings.append(Finding(folder.shown(rel), int(line), f"BIND's zone check: {text}"))
+    zone_lines = zone.splitlines()
+    for line, text in re.findall(r"/tmp/world\.zone:(\d+): (.*)", out.stdout):
+        findings.append(Finding(folder.shown("policy.toml"), None, f"the DNS zone made from it does not load: "
+                                f"{text} (record: {zone_lines[int(line) - 1]!r})"))
+    return findings or [Finding("dns/", None, f"BIND's zone check failed:\n{out.stdout[-1500:]}")]
 
 
 def lint_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:

@@ -17,13 +17,14 @@ from loadgen.bench import postfix_tools
 
 __all__ = ["RESOLVERS", "AcceptRate", "measure_accept_rate"]
 
-RESOLVERS = {"testbed DNS": None, "Docker's DNS": ["compose.docker-dns.yaml"]}
+# name -> (what the report calls it, compose files over compose.yaml)
+RESOLVERS = {"testbed": ("testbed DNS", None), "docker": ("Docker's DNS", ["compose.docker-dns.yaml"])}
 SENDER, RECIPIENT = "accept@remote.example", "alice@testbed.example"
 
 
 @dataclass
 class AcceptRate:
-    resolver: str
+    resolver: str  # what the report calls it
     messages: int  # per round
     sessions: int
     rates: list[float] = field(default_factory=list)  # msg/s, one per round
@@ -52,8 +53,9 @@ def measure_accept_rate(*, messages: int = 600, sessions: int = 20, rounds: int 
     tools = str(postfix_tools())
     results = []
     for resolver in resolvers or list(RESOLVERS):
-        result = AcceptRate(resolver, messages, sessions)
-        with Stack(extra_files=RESOLVERS[resolver]) as stack:
+        label, compose_files = RESOLVERS[resolver]
+        result = AcceptRate(label, messages, sessions)
+        with Stack(extra_files=compose_files) as stack:
             stack.stop("amavis")
             for _ in range(rounds):
                 result.rates.append(_round(tools, stack.smtp_port, messages, sessions, size))

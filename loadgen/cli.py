@@ -238,7 +238,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     resolvers = [r.strip() for r in args.resolvers.split(",")] if args.resolvers else list(RESOLVERS)
     unknown = [r for r in resolvers if r not in RESOLVERS]
     if unknown:
-        raise ValueError(f"unknown resolver {unknown[0]!r}: use {' or '.join(map(repr, RESOLVERS))}")
+        raise ValueError(f"unknown resolver {unknown[0]!r}: use {', '.join(RESOLVERS)}")
     console.print(f"smtp-source into MTA-RX port 25, amavisd-new stopped: {args.sessions} sessions, one message "
                   f"of {args.size} bytes per connection, {args.accept_messages} messages x {args.rounds} rounds, "
                   "a fresh chain per resolver")
@@ -335,7 +335,8 @@ def parser() -> argparse.ArgumentParser:
     _add(accept, "sessions", 20, int, "parallel smtp-source sessions")
     _add(accept, "size", 3300, int, "message size in bytes")
     _add(accept, "rounds", 3, int, "rounds per resolver; medians are reported")
-    _add(accept, "resolvers", "", str, "comma-separated: 'testbed DNS', \"Docker's DNS\" (default: both)")
+    _add(accept, "resolvers", "", str, "comma-separated: testbed (the testbed's DNS), docker (Docker's "
+         "embedded DNS, as before the testbed had its own) (default: both)")
     accept.set_defaults(handler=cmd_accept)
     return top
 

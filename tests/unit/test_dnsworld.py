@@ -1,19 +1,20 @@
 """The DNS world a policy implies, and the zone the DNS image writes from it. No Docker."""
 
-import importlib.util
 import ipaddress
 import json
+import re
 from pathlib import Path
 
+import pytest
+
+from harness.configfolder import SAMPLE, assemble
 from harness.dns import client_address
-from harness.dnsworld import LISTED_ADDRESS, world, write_world
+from harness.dnsworld import LISTED_ADDRESS, _zone_writer, sample_zone, world, write_world
 from harness.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("world_zone", REPO / "images" / "dns" / "world-zone.py")
-assert _spec and _spec.loader
-world_zone = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(world_zone)
+EXAMPLES = REPO / "config" / "examples"
+world_zone = _zone_writer()
 
 
 def _policy(tmp_path: Path, edit: tuple[str, str] = ("", "")):
@@ -50,6 +51,7 @@ def test_every_network_address_has_a_ptr_and_a_matching_a_record(tmp_path: Path)
 def test_mx_dnsbl_and_uribl_records(tmp_path: Path) -> None:
     lines = _zone(tmp_path)
     assert "testbed.example. IN MX 10 mail.testbed.example." in lines
+    assert "2.0.19.172.in-addr.arpa. IN PTR mail.testbed.example." in lines
     assert "mail.testbed.example. IN A 172.19.0.2" in lines
     assert "remote.example. IN MX 10 mx.remote.example." in lines
     assert "mx.remote.example. IN A 172.19.0.3" in lines
@@ -63,3 +65,20 @@ def test_mx_dnsbl_and_uribl_records(tmp_path: Path) -> None:
 def test_the_client_address_comes_from_sendmails_ehlo_reply() -> None:
     reply = "250-mail.testbed.example Hello gateway.internet.testbed.test [172.19.0.1], pleased to meet you"
     assert client_address(reply) == ("gateway.internet.testbed.test", "172.19.0.1")
+
+
+@pytest.mark.parametrize("folder", [SAMPLE, *sorted(p for p in EXAMPLES.iterdir() if p.is_dir())],
+                         ids=lambda folder: folder.name)
+def test_every_shipped_configuration_makes_a_zone_of_host_names_only(tmp_path: Path, folder: Path) -> None:
+    assemble(folder, tmp_path / "out")
+    write_world(load_policy(tmp_path / "out" / "policy.toml"), tmp_path / "out")
+    zone = sample_zone(json.loads((tmp_path / "out" / "dns" / "world.json").read_text()), [])
+    owners = {line.split()[0] for line in zone.splitlines() if " IN " in line}
+    bad = [owner for owner in owners if not re.fullmatch(r"(\.|([a-z0-9_]([a-z0-9_-]*[a-z0-9])?\.)+)", owner)]
+    assert not bad, bad
+
+
+def test_an_address_literal_in_the_policy_is_no_domain(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, ('local = ["testbed.example"]', 'local = ["testbed.example"]\nrewritten_to = "[127.0.0.1]"'))
+    assert policy.domains.rewritten_to == "[127.0.0.1]"
+    assert world(policy)["local_domains"] == ["testbed.example"]

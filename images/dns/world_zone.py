@@ -2,11 +2,13 @@
 """Write the testbed's root zone: the world the policy implies (world.json, made by
 harness/dnsworld.py), the addresses Docker gave this run, and the site's own records.
 
-    world-zone.py CONFIG_DIR ZONE_FILE
+    world_zone.py CONFIG_DIR ZONE_FILE
 
 Every address of the compose networks (the first 1022 of each) gets a PTR and a matching A
 record, so MTA-RX's reverse and forward-confirming lookups of any client, including the host
-side of published ports (the network's gateway), answer at once.
+side of published ports (the network's gateway), answer at once. The compose services also
+get single-label names (internet, office, mx): resolv.conf has no search list, which would
+double every failed lookup (and every DNS_LATENCY) of a name with dots.
 """
 
 import ipaddress
@@ -41,7 +43,7 @@ def generic(address: ipaddress.IPv4Address, network: str) -> str:
 
 def zone(world: dict, own: list[ipaddress.IPv4Interface], sink: ipaddress.IPv4Address,
          office: ipaddress.IPv4Address, includes: list[Path]) -> str:
-    mail_host = f"{world['mail_host']}.{world['local_domains'][0]}."
+    chain = f"{world['chain_host']}."
     lines = [
         "$TTL 60",
         f". IN SOA ns.{INFRA}. hostmaster.{INFRA}. 1 3600 600 86400 5",
@@ -51,17 +53,20 @@ def zone(world: dict, own: list[ipaddress.IPv4Interface], sink: ipaddress.IPv4Ad
         f"{reverse(ipaddress.IPv4Address('127.0.0.1'))} IN PTR localhost.",
         f"internet.{INFRA}. IN A {sink}",
         f"office.{INFRA}. IN A {office}",
+        f"internet. IN A {sink}",
+        f"office. IN A {office}",
     ]
     special: dict[ipaddress.IPv4Address, str] = {sink: f"internet.{INFRA}.", office: f"office.{INFRA}."}
     for interface in own:
         net = interface.network
         name = "internet" if sink in net else "lan" if office in net else f"net{len(special)}"
-        gateway = next(net.hosts())  # Docker's gateway: the host side of published ports
+        # Docker's gateway, the host side of published ports: the network's first address
+        # (compose.yaml sets no IPAM of its own).
+        gateway = next(net.hosts())
         special[gateway] = f"gateway.{name}.{INFRA}."
         lines.append(f"gateway.{name}.{INFRA}. IN A {gateway}")
-        special[interface.ip] = mail_host
-        lines.append(f"{mail_host} IN A {interface.ip}")
-        lines.append(f"mx.{name}.{INFRA}. IN A {interface.ip}")
+        special[interface.ip] = chain
+        lines += [f"{chain} IN A {interface.ip}", f"mx.{name}.{INFRA}. IN A {interface.ip}", f"mx. IN A {interface.ip}"]
         for count, address in enumerate(net.hosts()):
             if count >= HOSTS_PER_NETWORK:
                 break
@@ -69,7 +74,7 @@ def zone(world: dict, own: list[ipaddress.IPv4Interface], sink: ipaddress.IPv4Ad
                 lines.append(f"{generic(address, name)} IN A {address}")
             lines.append(f"{reverse(address)} IN PTR {special.get(address) or generic(address, name)}")
     for domain in world["local_domains"]:
-        lines += [f"{domain}. IN MX 10 {mail_host}", f'{domain}. IN TXT "v=spf1 mx -all"']
+        lines += [f"{domain}. IN MX 10 {chain}", f'{domain}. IN TXT "v=spf1 mx -all"']
     for domain in world["remote_domains"]:
         lines += [f"{domain}. IN MX 10 mx.{domain}.", f"mx.{domain}. IN A {sink}",
                   f'{domain}. IN TXT "v=spf1 mx -all"']
