@@ -8,7 +8,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +20,8 @@ REMOTE_DOMAIN = "remote.example"
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_POLICY = REPO / "config" / "sample" / "policy.toml"
 Destiny = Literal["pass", "discard", "bounce", "reject"]
+# A DNS name: labels of letters, digits and hyphens, dot-separated (a trailing dot allowed).
+DomainName = Annotated[str, Field(pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}\.?$")]
 
 
 class _Section(BaseModel):
@@ -81,9 +83,9 @@ class Dns(_Section):
     # $sa_local_tests_only = 0. The capacity sweep's `sa-network` variant turns them on for a run.
     sa_network_tests: bool = False
     # MTA-RX refuses clients listed in this DNSBL zone (sendmail's FEATURE(`dnsbl')); empty: none.
-    rx_dnsbl: str = ""
+    rx_dnsbl: DomainName | Literal[""] = ""
     # Remote domains given an MX to the sink, besides remote.example and the relay domains.
-    remote_domains: list[str] = Field(default_factory=list)
+    remote_domains: list[DomainName] = Field(default_factory=list)
 
 
 class Policy(_Section):
@@ -133,7 +135,8 @@ def _known_keys(model: type[BaseModel], location: tuple[object, ...]) -> list[st
 def _explain(error: dict, text: str) -> tuple[int | None, str]:  # type: ignore[type-arg]
     location = error["loc"]
     dotted = ".".join(str(part) for part in location)
-    section, key = ".".join(str(p) for p in location[:-1]), str(location[-1])
+    names = tuple(part for part in location if isinstance(part, str))  # list indices name no line
+    section, key = ".".join(names[:-1]), names[-1]
     line = line_of(text, section, key)
     if error["type"] == "extra_forbidden":
         close = difflib.get_close_matches(key, _known_keys(Policy, location), n=1)

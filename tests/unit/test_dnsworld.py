@@ -10,7 +10,7 @@ import pytest
 from harness.configfolder import SAMPLE, assemble
 from harness.dns import client_address
 from harness.dnsworld import LISTED_ADDRESS, _zone_writer, sample_zone, world, write_world
-from harness.policy import load_policy
+from harness.policy import PolicyError, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "config" / "examples"
@@ -79,6 +79,12 @@ def test_every_shipped_configuration_makes_a_zone_of_host_names_only(tmp_path: P
 
 
 def test_an_address_literal_in_the_policy_is_no_domain(tmp_path: Path) -> None:
-    policy = _policy(tmp_path, ('local = ["testbed.example"]', 'local = ["testbed.example"]\nrewritten_to = "[127.0.0.1]"'))
+    literal = 'local = ["testbed.example"]\nrewritten_to = "[127.0.0.1]"'
+    policy = _policy(tmp_path, ('local = ["testbed.example"]', literal))
     assert policy.domains.rewritten_to == "[127.0.0.1]"
     assert world(policy)["local_domains"] == ["testbed.example"]
+
+
+def test_a_remote_domain_that_is_no_dns_name_is_a_policy_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"policy.toml:\d+: dns.remote_domains.0: String should match pattern"):
+        _policy(tmp_path, ("remote_domains = []", 'remote_domains = ["partner example"]'))
