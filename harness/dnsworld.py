@@ -38,9 +38,10 @@ def _domains(names: list[str]) -> list[str]:
 
 
 def world(policy: Policy) -> dict[str, object]:
-    local = _domains([*policy.domains.local, policy.domains.rewritten_to, *policy.content.unchecked_domains])
-    remote = [d for d in _domains([REMOTE_DOMAIN, *policy.relay.domains, *policy.dns.remote_domains])
-              if d not in local]
+    local = _domains([*policy.domains.local, policy.domains.rewritten_to])
+    # Unchecked domains skip amavisd-new, not MTA-TX's routing: unless local, they are remote.
+    remote = [d for d in _domains([REMOTE_DOMAIN, *policy.relay.domains, *policy.content.unchecked_domains,
+                                   *policy.dns.remote_domains]) if d not in local]
     return {
         "chain_host": CHAIN_HOST,
         "local_domains": local,
