@@ -26,7 +26,8 @@ def _policy(tmp_path: Path, edit: tuple[str, str] = ("", "")):
 def test_local_domains_point_at_the_chain_and_remote_ones_at_the_sink(tmp_path: Path) -> None:
     policy = _policy(tmp_path, ('domains = []  # recipient', 'domains = ["relayed.example"]  # recipient'))
     content = policy.content.model_copy(update={"unchecked_domains": ["partner.example", "testbed.example"]})
-    made = world(policy.model_copy(update={"content": content}))
+    policy = policy.model_copy(update={"content": content})
+    made = world(policy)
     assert made["local_domains"] == ["testbed.example"]
     # An unchecked domain is only remote when it is not local (partial-filtering's partner.example).
     assert made["remote_domains"] == ["remote.example", "relayed.example", "partner.example"]
