@@ -6,14 +6,14 @@ where a resolver that stalls shows: once with the testbed's DNS, once with Docke
 embedded DNS (compose.docker-dns.yaml), in turn, on fresh chains.
 """
 
-import os
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness import Stack
-from loadgen.bench import postfix_tools
+from loadgen.bench import postfix_env, postfix_tools
 
 __all__ = ["RESOLVERS", "AcceptRate", "measure_accept_rate"]
 
@@ -35,13 +35,12 @@ class AcceptRate:
         return statistics.median(self.rates) if self.rates else 0.0
 
 
-def _round(tools: str, port: int, messages: int, sessions: int, size: int) -> float:
-    env = {**os.environ, "LD_LIBRARY_PATH": f"{tools}/usr/lib/postfix"}
+def _round(tools: Path, port: int, messages: int, sessions: int, size: int) -> float:
     started = time.perf_counter()
     # No -d: one message per connection, each a new client for MTA-RX to look up.
-    done = subprocess.run([f"{tools}/usr/sbin/smtp-source", "-s", str(sessions), "-m", str(messages),
+    done = subprocess.run([str(tools / "usr/sbin/smtp-source"), "-s", str(sessions), "-m", str(messages),
                            "-l", str(size), "-f", SENDER, "-t", RECIPIENT, f"127.0.0.1:{port}"],
-                          env=env, capture_output=True, text=True)
+                          env=postfix_env(tools), capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"smtp-source failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -50,7 +49,7 @@ def _round(tools: str, port: int, messages: int, sessions: int, size: int) -> fl
 
 def measure_accept_rate(*, messages: int = 600, sessions: int = 20, rounds: int = 3, size: int = 3300,
                         resolvers: list[str] | None = None) -> list[AcceptRate]:
-    tools = str(postfix_tools())
+    tools = postfix_tools()
     results = []
     for resolver in resolvers or list(RESOLVERS):
         label, compose_files = RESOLVERS[resolver]

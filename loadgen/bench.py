@@ -21,7 +21,7 @@ import aiosmtplib
 
 from loadgen.wire import on_the_wire, send_one
 
-__all__ = ["BenchResult", "postfix_tools", "run_bench"]
+__all__ = ["BenchResult", "postfix_env", "postfix_tools", "run_bench"]
 
 REPO = Path(__file__).resolve().parents[1]
 SENDER, RECIPIENT = "bench@loadgen.test", "sink@loadgen.test"
@@ -53,6 +53,11 @@ def postfix_tools() -> Path:
     if out.returncode != 0:
         raise RuntimeError(f"cannot get Postfix's smtp-source/smtp-sink: {out.stderr.strip()}")
     return Path(out.stdout.strip())
+
+
+def postfix_env(tools: Path) -> dict[str, str]:
+    """The environment the unpacked Postfix tools run in: their shared libraries."""
+    return {**os.environ, "LD_LIBRARY_PATH": str(tools / "usr/lib/postfix")}
 
 
 def _message(size: int) -> bytes:
@@ -102,7 +107,7 @@ def _ours(port: int, messages: int, sessions: int, size: int, processes: int) ->
 def run_bench(*, messages: int = 20000, sessions: int = 50, size: int = 3300, processes: int = 2,
               rounds: int = 3) -> BenchResult:
     tools = postfix_tools()
-    env = {**os.environ, "LD_LIBRARY_PATH": str(tools / "usr/lib/postfix")}
+    env = postfix_env(tools)
     port = _free_port()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
     sink = subprocess.Popen([str(tools / "usr/sbin/smtp-sink"), *user, f"127.0.0.1:{port}", "1024"], env=env,
