@@ -32,8 +32,11 @@ export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
 export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG))),latest,$(shell printf '%s' 'cfg-$(CONFIG_ID)' | tr A-Z a-z))
 
 # JUnit XML for CI systems, and a Markdown summary fit for a pull-request comment
-# (reports/summary.md; summary-faults.md beside junit-faults.xml).
-REPORT_ARGS = --junitxml=reports/junit.xml -o junit_suite_name=testbed
+# Each target writes its own pair, so one run does not overwrite another's: make test
+# reports/junit.xml + summary.md; the others junit-<REPORT>.xml + summary-<REPORT>.md
+# (quick, faults, unit, example-<folder>).
+REPORT ?=
+REPORT_ARGS = --junitxml=reports/junit$(if $(REPORT),-$(REPORT)).xml -o junit_suite_name=testbed$(if $(REPORT),-$(REPORT))
 
 .PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns accept-rate bench clean clean-images
 
@@ -86,21 +89,24 @@ logs: ## Follow the logs of all daemons of `make up`
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
 	$(VENV)/bin/pytest -m "not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
 
+test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
 	$(VENV)/bin/pytest -m "not slow and not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
 
+test-faults: REPORT = faults
 test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)
-	$(VENV)/bin/pytest -m faults --junitxml=reports/junit-faults.xml -o junit_suite_name=testbed-faults $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m faults $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-examples: $(VENV)/.installed ## The policy features the sample leaves off, on config/examples; broken-size must fail lint
-	$(MAKE) test CONFIG=config/examples/partial-filtering PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
-	$(MAKE) test CONFIG=config/examples/dns-world PYTEST_ARGS="tests/test_dns.py"
+	$(MAKE) test CONFIG=config/examples/partial-filtering REPORT=example-partial-filtering PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
+	$(MAKE) test CONFIG=config/examples/dns-world REPORT=example-dns-world PYTEST_ARGS="tests/test_dns.py"
 	@if $(MAKE) lint-config CONFIG=config/examples/broken-size >.build/broken-size.log 2>&1; then \
 	  echo "config/examples/broken-size passed lint; it must not" >&2; exit 1; fi
 	@grep -q "confMAX_MESSAGE_SIZE is 20971520" .build/broken-size.log && echo "broken-size: refused by lint, as it must be"
 
+test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)
-	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit $(REPORT_ARGS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
 	$(VENV)/bin/ruff check harness loadgen tests images/sink images/dns/world_zone.py

@@ -1,17 +1,18 @@
 """Where messages arrive, and when: the sink (remote recipients) and MTA-TX's mailboxes
-(local recipients). Each watcher is polled while the load runs and keeps, per Message-ID,
-the time each copy was first seen."""
+(local recipients). Each watcher is polled while the load runs and keeps, per delivery
+(Message-ID, recipient, body digest), the time each copy was first seen."""
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 
 from harness import SinkClient, Stack, StackError
+from loadgen.delivery import BODY_HEADER, Delivery, body_digest
 from loadgen.workload import Planned
 
 __all__ = ["Arrivals", "MailboxScanner", "MailboxWatcher", "SinkWatcher", "watchers_for"]
 
-Arrivals = dict[str, list[float]]  # Message-ID -> when each copy arrived (epoch s)
+Arrivals = dict[Delivery, list[float]]  # what arrived -> when each copy arrived (epoch s)
 
 
 class SinkWatcher:
@@ -25,36 +26,67 @@ class SinkWatcher:
     def poll(self, into: Arrivals, *, force: bool = False) -> None:
         for item in self.client.messages(since=self.last_id):
             self.last_id = max(self.last_id, item.id)
-            into.setdefault(item.message_id, []).append(item.received)
+            for recipient in item.recipients:
+                into.setdefault(Delivery(item.message_id, recipient, item.body_digest), []).append(item.received)
 
 
 _MESSAGE_ID = re.compile(rb"^message-id:\s*<([^>]*)>", re.IGNORECASE)
+_BODY_STAMP = re.compile(rb"^" + BODY_HEADER.encode() + rb":\s*(\d+) ", re.IGNORECASE)
 
 
 class MailboxScanner:
-    """Finds the Message-ID of each message appended to one mbox, fed in arbitrary
-    chunks. Only the header of each message counts (a body may quote a Message-ID), and a
-    line is read only once it is complete, so a chunk that ends mid-line loses nothing."""
+    """Finds each message appended to one mbox, fed in arbitrary chunks, and the digest of
+    its body: (Message-ID, digest) once the body is complete, i.e. as long as its
+    BODY_HEADER says, or ended by the next message, or by finish(). Only the header counts
+    for the Message-ID (a body may quote one), and a line is read only once it is complete,
+    so a chunk that ends mid-line loses nothing. A message without a BODY_HEADER (an alert,
+    a bounce) is reported at the end of its header, with no digest."""
 
     def __init__(self) -> None:
         self.partial = b""
         self.in_header = False
         self.previous_blank = True  # an mbox "From " line starts a message after a blank line
+        self.message_id: str | None = None
+        self.expected: int | None = None  # body length from BODY_HEADER
+        self.body: list[bytes] | None = None  # lines of the body being read
 
-    def feed(self, chunk: bytes) -> list[str]:
+    def _complete(self) -> list[tuple[str, str]]:
+        done = []
+        if self.message_id is not None and self.body is not None:
+            done.append((self.message_id, body_digest(b"\n".join(self.body).rstrip(b"\n"))))
+        self.message_id, self.expected, self.body = None, None, None
+        return done
+
+    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
         found = []
         lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()  # incomplete until its newline arrives
         for line in lines:
             line = line.rstrip(b"\r")
             if self.previous_blank and line.startswith(b"From "):
+                found += self._complete()
                 self.in_header = True
             elif self.in_header and not line:
                 self.in_header = False
+                if self.message_id is not None and self.expected is None:
+                    found.append((self.message_id, ""))
+                    self.message_id = None
+                else:
+                    self.body = []
             elif self.in_header and (match := _MESSAGE_ID.match(line)):
-                found.append(match.group(1).decode(errors="replace"))
+                self.message_id = match.group(1).decode(errors="replace")
+            elif self.in_header and (match := _BODY_STAMP.match(line)):
+                self.expected = int(match.group(1))
+            elif self.body is not None:
+                self.body.append(line)
+            if self.body is not None and self.expected is not None and len(b"\n".join(self.body)) >= self.expected:
+                found += self._complete()
             self.previous_blank = not line
         return found
+
+    def finish(self) -> list[tuple[str, str]]:
+        """What is still open at the end of a run: reported as it is (a cut body)."""
+        return self._complete()
 
 
 class MailboxWatcher:
@@ -62,13 +94,15 @@ class MailboxWatcher:
     An arrival's time is when a poll first saw it: resolution `interval` seconds, which
     the report states (mail.local does not timestamp finer than a second)."""
 
-    def __init__(self, read: Callable[[dict[str, int]], dict[str, tuple[int, bytes]]], users: Iterable[str],
-                 *, interval: float = 0.5) -> None:
+    def __init__(self, read: Callable[[dict[str, int]], dict[str, tuple[int, bytes]]],
+                 recipients: Mapping[str, str], *, interval: float = 0.5) -> None:
         """`read(offsets)` returns, per user, the mailbox's size and its bytes from the
-        offset to that size (Stack.read_mailboxes)."""
+        offset to that size (Stack.read_mailboxes); `recipients`: user -> the address
+        whose mail lands in that mailbox."""
         self.read = read
         self.interval = interval
-        self.scanners = {user: MailboxScanner() for user in users}
+        self.recipients = dict(recipients)
+        self.scanners = {user: MailboxScanner() for user in recipients}
         self.offsets = {user: size for user, (size, _) in read(dict.fromkeys(self.scanners, 0)).items()}
         self.next_poll = 0.0
 
@@ -85,14 +119,18 @@ class MailboxWatcher:
             if size < self.offsets[user]:  # the mailbox was emptied: start over
                 self.scanners[user] = MailboxScanner()
             self.offsets[user] = size
-            for message_id in self.scanners[user].feed(chunk):
-                into.setdefault(message_id, []).append(seen)
+            for message_id, digest in self.scanners[user].feed(chunk):
+                into.setdefault(Delivery(message_id, self.recipients[user], digest), []).append(seen)
+        if force:  # the last poll of a run: a body still open was cut
+            for user, scanner in self.scanners.items():
+                for message_id, digest in scanner.finish():
+                    into.setdefault(Delivery(message_id, self.recipients[user], digest), []).append(seen)
 
 
 def watchers_for(plan: list[Planned], sink: SinkClient, stack: Stack) -> list[SinkWatcher | MailboxWatcher]:
     """The sink, and the mailboxes the plan sends to (if any)."""
-    users = sorted({p.mailbox for p in plan if p.mailbox})
+    recipients = {p.mailbox: p.recipient for p in plan if p.mailbox}
     watchers: list[SinkWatcher | MailboxWatcher] = [SinkWatcher(sink)]
-    if users:
-        watchers.append(MailboxWatcher(stack.read_mailboxes, users))
+    if recipients:
+        watchers.append(MailboxWatcher(stack.read_mailboxes, dict(sorted(recipients.items()))))
     return watchers

@@ -1,7 +1,9 @@
-"""Match each send to its arrival: end-to-end latency, and what never arrived."""
+"""Match each send to its arrival: end-to-end latency, what never arrived, and what arrived
+wrong (at another recipient, or with another body)."""
 
 from dataclasses import dataclass, field
 
+from loadgen.delivery import Delivery
 from loadgen.stats import Latency
 
 __all__ = ["Matched", "match"]
@@ -11,24 +13,31 @@ __all__ = ["Matched", "match"]
 class Matched:
     latency: Latency = field(default_factory=Latency)
     delivered: int = 0
-    missing: list[str] = field(default_factory=list)
-    duplicated: dict[str, int] = field(default_factory=dict)
+    missing: list[Delivery] = field(default_factory=list)
+    duplicated: dict[Delivery, int] = field(default_factory=dict)
+    wrong: list[Delivery] = field(default_factory=list)  # a sent Message-ID, but not the recipient or body sent
     unexpected: int = 0  # arrivals of messages this run did not send
 
 
-def match(scheduled: dict[str, float], arrivals: dict[str, list[float]]) -> Matched:
-    """`scheduled`: Message-ID -> when it was due to be sent (epoch s), for each message
-    expected to arrive. `arrivals`: Message-ID -> when each copy arrived. Latency is
-    first arrival minus scheduled time; later copies count as duplicates."""
+def match(scheduled: dict[Delivery, float], arrivals: dict[Delivery, list[float]]) -> Matched:
+    """`scheduled`: each delivery expected -> when its message was due to be sent (epoch
+    s). `arrivals`: each delivery seen -> when each copy arrived. Latency is first arrival
+    minus scheduled time; later copies count as duplicates."""
     result = Matched()
-    for message_id, due in scheduled.items():
-        copies = sorted(arrivals.get(message_id, []))
+    for delivery, due in scheduled.items():
+        copies = sorted(arrivals.get(delivery, []))
         if not copies:
-            result.missing.append(message_id)
+            result.missing.append(delivery)
             continue
         result.delivered += 1
         result.latency.record(copies[0] - due)
         if len(copies) > 1:
-            result.duplicated[message_id] = len(copies) - 1
-    result.unexpected = sum(1 for message_id in arrivals if message_id not in scheduled)
+            result.duplicated[delivery] = len(copies) - 1
+    sent = {delivery.message_id for delivery in scheduled}
+    for delivery in arrivals:
+        if delivery not in scheduled:
+            if delivery.message_id in sent:
+                result.wrong.append(delivery)
+            else:
+                result.unexpected += 1
     return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import aiosmtplib
 
 from loadgen.arrivals import Arrivals, MailboxWatcher, SinkWatcher
+from loadgen.delivery import Delivery
 from loadgen.matching import Matched, match
 from loadgen.schedule import open_loop_offsets
 from loadgen.stats import Tally
@@ -54,7 +55,7 @@ class RunResult:
     warmup: float
     tally: Tally = field(default_factory=Tally)
     sent: int = 0
-    scheduled: dict[str, float] = field(default_factory=dict)  # expected to arrive: Message-ID -> due
+    scheduled: dict[Delivery, float] = field(default_factory=dict)  # expected to arrive -> when it was due
     accepted: dict[str, float] = field(default_factory=dict)  # Message-ID -> when MTA-RX said 250
     arrivals: Arrivals = field(default_factory=dict)
     late: int = 0  # open loop: sends started more than LATE_AFTER after their scheduled time
@@ -70,8 +71,8 @@ class RunResult:
     def accepted_at(self) -> list[float]:
         return list(self.accepted.values())
 
-    def first_arrival(self) -> dict[str, float]:
-        """Message-ID -> when it first arrived, for each message this run scheduled that
+    def first_arrival(self) -> dict[Delivery, float]:
+        """Delivery -> when it first arrived, for each message this run scheduled that
         did: no duplicates, nothing of an earlier run, no alert or bounce the chain made."""
         return {m: min(self.arrivals[m]) for m in self.scheduled if m in self.arrivals}
 
@@ -114,7 +115,7 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
             result.tally.accepted += 1
             result.accepted[planned.message_id] = time.time()
             if planned.expect_delivery:
-                result.scheduled[planned.message_id] = due
+                result.scheduled[planned.delivery] = due
             on_accept(planned)
         except aiosmtplib.SMTPResponseException as refused:
             result.tally.refused(refused.code)

@@ -246,7 +246,9 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     middle, common_end = (common.started + common.load_ended) / 2, common.load_ended
     common_delivered = sum(1 for t in common.first_arrivals() if middle <= t < common_end) / (common_end - middle)
     growth = common.backlog_growth(middle, common_end)
-    legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, common.first_arrival(), timings)
+    first = {delivery.message_id: t for delivery, t in common.first_arrival().items()}
+    to_remote = (d.message_id for d in common.scheduled if d.message_id in remote)
+    legs = breakdown(to_remote, common.accepted, first, timings)
     return Point(
         workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
         repeat=1,

@@ -10,6 +10,7 @@ from statistics import NormalDist
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
 from harness.policy import REMOTE_DOMAIN, current_policy
+from loadgen.delivery import BODY_HEADER, Delivery, body_digest, body_of, body_stamp
 from loadgen.wire import on_the_wire
 
 __all__ = ["BLOCK", "Mix", "Planned", "Workload", "pregenerate"]
@@ -61,10 +62,16 @@ class Planned:
     data: bytes
     via: str = "smtp"  # smtp (port 25) | submission (587)
     wire: bytes = b""  # data as DATA sends it (on_the_wire), made by pregenerate
+    digest: str = ""  # body_digest of its body, made by pregenerate (not per send: bodies reach 1 MB)
 
     @property
     def expect_delivery(self) -> bool:
         return self.kind == "ham"
+
+    @property
+    def delivery(self) -> Delivery:
+        """What its arrival must be: this Message-ID, at its recipient, with its body."""
+        return Delivery(self.message_id, self.recipient, self.digest)
 
     @property
     def mailbox(self) -> str | None:
@@ -121,6 +128,9 @@ def pregenerate(count: int, workload: Workload) -> list[Planned]:
             rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
         via = "submission" if rng.random() < workload.submission_share else "smtp"
         message = _message(rng, seq, kind, rcpt, size, attachment)
+        body = body_of(message.as_bytes())
+        message[BODY_HEADER] = body_stamp(body)
         data = message.as_bytes()
-        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, data, via, on_the_wire(data)))
+        planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, data, via, on_the_wire(data),
+                               body_digest(body)))
     return planned

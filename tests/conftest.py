@@ -46,9 +46,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault table (tests/test_faults.py) and the hostile-input counts, when they ran;
     and reports/summary.md, a Markdown summary of the run for a pull-request comment."""
     xml = terminalreporter.config.option.xmlpath  # the summary goes beside the JUnit file
-    name = Path(xml).stem.replace("junit", "summary") + ".md" if xml else "summary.md"
-    summary = run_report.write_summary(terminalreporter, REPO / "reports" / name, POLICY_SOURCE)
-    terminalreporter.write_line(f"Markdown summary: {summary.relative_to(REPO)}")
+    if xml:  # a make target's run (each target names its own report); not a bare pytest
+        summary = run_report.write_summary(terminalreporter, Path(xml).with_name(
+            Path(xml).stem.replace("junit", "summary") + ".md"), POLICY_SOURCE)
+        if summary is not None:
+            terminalreporter.write_line(f"Markdown summary: {summary}")
     path = run_report.write_table(REPO / "reports")
     if path is not None:
         terminalreporter.section("faults under load")

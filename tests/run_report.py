@@ -50,14 +50,22 @@ def _first_line(report: Any) -> str:
     return (lines[0][1:].strip() if lines else text.strip().splitlines()[-1] if text.strip() else "")[:300]
 
 
-def write_summary(terminal: Any, path: Path, config: str) -> Path:
-    """reports/summary.md from pytest's terminal reporter: the outcome, each failure with
-    its first error line, each test the policy made not applicable with its reason."""
+def write_summary(terminal: Any, path: Path, config: str) -> Path | None:
+    """A Markdown summary from pytest's terminal reporter: the outcome, each failure with
+    its first error line, each test the policy made not applicable with its reason. The
+    chain gets a verdict only if chain tests ran; no file if no test ran at all."""
     stats = terminal.stats
     passed, failed = stats.get("passed", []), stats.get("failed", []) + stats.get("error", [])
     skipped = stats.get("skipped", [])
+    ran = [r for r in passed + failed + skipped if getattr(r, "when", "call") in ("call", "setup")]
+    if not ran:
+        return None
     verdict = "FAILED" if failed else "PASSED"
-    lines = [f"# Testbed: {verdict}", "", f"Configuration `{config}`: {len(passed)} passed, {len(failed)} failed, "
+    if any("chain" in r.keywords for r in ran):
+        title = f"# Testbed: {verdict}"
+    else:
+        title = f"# Unit tests: {verdict} (no chain test ran: this says nothing about the chain)"
+    lines = [title, "", f"Configuration `{config}`: {len(passed)} passed, {len(failed)} failed, "
              f"{len(skipped)} not applicable or skipped.", ""]
     if failed:
         lines += ["## Failures", ""] + [f"- `{r.nodeid}`: {_first_line(r)}" for r in failed] + [""]

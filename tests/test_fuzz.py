@@ -4,7 +4,9 @@ chain still delivers and no daemon restarted; a hang or a crash is reported with
 input that caused it."""
 
 import asyncio
+import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -65,9 +67,31 @@ class FuzzOutcome:
     sessions: int = 0
     commands: int = 0
     replies: dict[int, int] = field(default_factory=dict)
-    closed_early: int = 0  # the server hung up before QUIT (e.g. 421 after too many errors)
+    closed_early: int = 0  # the server hung up before QUIT
+    closed_after_421: int = 0  # ... having said why (421, e.g. after too many errors)
+    closed_after_starttls: int = 0  # ... having offered TLS that the fuzzer then did not speak
+    closed_silently: list[str] = field(default_factory=list)  # transcripts of any other hang-up
     hangs: list[str] = field(default_factory=list)  # transcripts
     refused_connections: list[str] = field(default_factory=list)
+
+
+def note_early_close(outcome: FuzzOutcome, session: RawSession) -> None:
+    """Sort a hang-up before QUIT by the server's last reply before it."""
+    outcome.closed_early += 1
+    said = [line for line in session.transcript if line.startswith("S: ") and "<connection closed>" not in line]
+    last = said[-1] if said else ""
+    if last.startswith("S: 421 "):
+        outcome.closed_after_421 += 1
+    elif re.match(r"S: 220 .*TLS", last):
+        outcome.closed_after_starttls += 1
+    else:
+        outcome.closed_silently.append(str(session))
+
+
+def fuzz_seed() -> int:
+    """FUZZ_SEED from the environment replays a pass's sessions; otherwise a new seed.
+    (The sessions' interleaving, and so which ones the time bound cuts, may differ.)"""
+    return int(os.environ.get("FUZZ_SEED") or time.time())
 
 
 async def fuzz(port: int, seed: int) -> FuzzOutcome:
@@ -91,7 +115,8 @@ async def fuzz(port: int, seed: int) -> FuzzOutcome:
                     outcome.commands += 1
                     reply = await session.command(line)
                     if reply is None:
-                        outcome.closed_early += line != script[-1]
+                        if line != script[-1]:
+                            note_early_close(outcome, session)
                         break
                     outcome.replies[reply.code] = outcome.replies.get(reply.code, 0) + 1
                     if line == b"DATA" and reply.code == 354:
@@ -108,16 +133,28 @@ async def fuzz(port: int, seed: int) -> FuzzOutcome:
 
 def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack: Stack) -> None:
     before = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
-    outcome = asyncio.run(fuzz(stack.smtp_port, seed=int(time.time())))
-    HOSTILE.append(f"fuzz pass: {outcome.sessions} sessions, {outcome.commands} commands in {SECONDS} s at most; "
-          f"replies {dict(sorted(outcome.replies.items()))}; closed early {outcome.closed_early}; "
-          f"hangs {len(outcome.hangs)}; refused connections {len(outcome.refused_connections)}")
+    seed, started = fuzz_seed(), time.time()
+    print(f"fuzz seed {seed} (replay: make test PYTEST_ARGS='tests/test_fuzz.py' FUZZ_SEED={seed})")
+    outcome = asyncio.run(fuzz(stack.smtp_port, seed=seed))
+    HOSTILE.append(f"fuzz pass (FUZZ_SEED={seed}): {outcome.sessions} sessions, {outcome.commands} commands in "
+                   f"{SECONDS} s at most; replies {dict(sorted(outcome.replies.items()))}; closed early "
+                   f"{outcome.closed_early} ({outcome.closed_after_421} after 421, {outcome.closed_after_starttls} "
+                   f"after STARTTLS's 220); hangs {len(outcome.hangs)}; refused connections "
+                   f"{len(outcome.refused_connections)}")
     print(HOSTILE[-1])
-    assert outcome.sessions >= 500, outcome
-    assert not outcome.hangs, "sessions that hung:\n\n" + "\n\n".join(outcome.hangs[:5])
-    assert not outcome.refused_connections, outcome.refused_connections[:5]
+    replay = f"(replay with FUZZ_SEED={seed})"
+    assert outcome.sessions >= 500, f"{outcome} {replay}"
+    assert not outcome.hangs, f"sessions that hung {replay}:\n\n" + "\n\n".join(outcome.hangs[:5])
+    assert not outcome.refused_connections, f"{outcome.refused_connections[:5]} {replay}"
+    # A hang-up needs a reason: a 421 said, or a TLS handshake MTA-RX logged as failed.
+    assert not outcome.closed_silently, (f"MTA-RX hung up without a 421 {replay}:\n\n"
+                                         + "\n\n".join(outcome.closed_silently[:5]))
+    tls_failures = len(re.findall(r"STARTTLS=server, error: accept failed", stack.logs("rx", since=started)))
+    assert tls_failures >= outcome.closed_after_starttls, (
+        f"{outcome.closed_after_starttls} hang-ups after STARTTLS, but MTA-RX logged only {tls_failures} failed "
+        f"TLS handshakes {replay}")
     after = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
-    assert after == before, f"a daemon restarted during the fuzz pass: {before} -> {after}"
+    assert after == before, f"a daemon restarted during the fuzz pass: {before} -> {after} {replay}"
     core = [line for line in stack.logs("rx").splitlines() if "dumped core" in line or "signal 11" in line]
-    assert not core, core
+    assert not core, f"{core} {replay}"
     assert_chain_still_delivers(stack, "after-fuzz")

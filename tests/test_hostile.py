@@ -17,7 +17,9 @@ from tests.run_report import HOSTILE
 pytestmark = pytest.mark.chain
 
 VICTIM = f"victim@{REMOTE_DOMAIN}"
-# The classic ways to make a mail server relay: every one must be refused from outside.
+# The classic ways to make a mail server relay: every one must be refused from outside, and
+# refused as relaying (MAIL 250, then RCPT 550 5.7.x), so the relay decision is what the test
+# sees, not an earlier refusal of something else.
 RELAY_TRICKS = [
     (OUTSIDE_SENDER, VICTIM),
     (OUTSIDE_SENDER, f"victim%{REMOTE_DOMAIN}@{LOCAL_DOMAIN}"),
@@ -36,29 +38,57 @@ RELAY_TRICKS = [
     (f"postmaster@{LOCAL_DOMAIN}", VICTIM),
     (f"alice@{LOCAL_DOMAIN}", VICTIM),
     (f"postmaster@{LOCAL_DOMAIN.upper()}", VICTIM),
+    ("postmaster@[127.0.0.1]", VICTIM),
     ("", VICTIM),
     ("", f"victim%{REMOTE_DOMAIN}@{LOCAL_DOMAIN}"),
     ("postmaster", VICTIM),
 ]
+RELAY_REFUSED = r"550 5\.7\.\d+ "
+# The tricks that sendmail refuses before it judges relaying, and why: (sender, recipient)
+# -> (the command refused, its reply, the reason). Every other trick must get MAIL 250 and
+# RCPT 550 5.7.x.
+REFUSED_EARLIER = {
+    ("postmaster", VICTIM): ("MAIL", r"553 5\.5\.4 ", "an SMTP sender needs a domain (\"Domain name required\")"),
+    (OUTSIDE_SENDER, f"victim@{REMOTE_DOMAIN}@{LOCAL_DOMAIN}"):
+        ("RCPT", r"553 5\.1\.3 ", "two @ signs: a malformed route address, refused as such"),
+}
 
 
-async def _try_relay(port: int, sender: str, rcpt: str, message: bytes) -> RawSession:
+async def _try_relay(port: int, sender: str, rcpt: str, message: bytes) -> tuple[list[str], RawSession]:
+    """The server's replies to greeting, EHLO, MAIL and RCPT (as "250 2.1.0 ..." lines), and
+    the session; past an accepted RCPT it goes on to DATA, to see whether the message is
+    refused later or relayed."""
     session = await RawSession.open(port)
-    await session.reply()
-    await session.command(b"EHLO attacker.example")
-    await session.command(f"MAIL FROM:<{sender}>".encode())
-    reply = await session.command(f"RCPT TO:<{rcpt}>".encode())
-    # Accepted at RCPT: go on, to find out whether it is refused later or relayed.
+    replies = [await session.reply()]
+    replies.append(await session.command(b"EHLO attacker.example"))
+    replies.append(await session.command(f"MAIL FROM:<{sender}>".encode()))
+    replies.append(reply := await session.command(f"RCPT TO:<{rcpt}>".encode()))
     if reply is not None and reply.code < 400 and (data := await session.command(b"DATA")) and data.code == 354:
         await session.send(message + b".\r\n")
         await session.reply()
     await session.command(b"QUIT")
     await session.close()
-    return session
+    return [str(r) if r else "<connection closed>" for r in replies], session
+
+
+def relay_refusal_failure(sender: str, rcpt: str, replies: list[str]) -> str | None:
+    """What is wrong with the replies to one trick, or None."""
+    mail, rcpt_reply = replies[2], replies[3]
+    if (sender, rcpt) in REFUSED_EARLIER:
+        command, expected, why = REFUSED_EARLIER[(sender, rcpt)]
+        got = mail if command == "MAIL" else rcpt_reply
+        if command == "RCPT" and not mail.startswith("250 "):
+            return f"MAIL was refused ({mail}); expected 250, then RCPT {expected} ({why})"
+        return None if re.match(expected, got) else f"{command} got {got}; expected {expected} ({why})"
+    if not mail.startswith("250 "):
+        return f"MAIL got {mail}, so relaying was never judged; expected 250"
+    if not re.match(RELAY_REFUSED, rcpt_reply):
+        return f"RCPT got {rcpt_reply}; expected 550 5.7.x (relaying denied)"
+    return None
 
 
 @pytest.mark.parametrize("port_name", ["smtp_port", "submission_port"])
-def test_the_open_relay_battery_from_outside_is_refused_and_nothing_reaches_the_sink(
+def test_the_open_relay_battery_from_outside_is_refused_as_relaying_and_nothing_reaches_the_sink(
     stack: Stack, port_name: str
 ) -> None:
     port = getattr(stack, port_name)
@@ -66,10 +96,9 @@ def test_the_open_relay_battery_from_outside_is_refused_and_nothing_reaches_the_
     for sender, rcpt in RELAY_TRICKS:
         message = make_message(sender=sender or "MAILER-DAEMON", to=VICTIM, tag="relay-attempt")
         message_ids.append(message_id_of(message))
-        session = asyncio.run(_try_relay(port, sender, rcpt, message.as_bytes()))
-        rcpt_reply = [line for line in session.transcript if line.startswith("S: ")][3:4]
-        if not rcpt_reply or not re.match(r"S: 5\d\d ", rcpt_reply[0]):
-            failures.append(f"MAIL FROM:<{sender}> RCPT TO:<{rcpt}> was not refused:\n{session}")
+        replies, session = asyncio.run(_try_relay(port, sender, rcpt, message.as_bytes()))
+        if (failure := relay_refusal_failure(sender, rcpt, replies)) is not None:
+            failures.append(f"MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {failure}\n{session}")
     assert not failures, "\n\n".join(failures)
     # Mail that MTA-RX does relay (from the LAN) gets through; the attempts did not.
     probe = make_message(sender=f"alice@{LOCAL_DOMAIN}", to=f"partner@{REMOTE_DOMAIN}", tag="relay-probe")
@@ -251,15 +280,34 @@ def test_a_client_that_stalls_mid_data_does_not_block_others_and_its_half_messag
     assert not [m for m in stack.mailbox("carol") if stalled_id.group(1).decode() in str(m["Message-ID"])], session
 
 
-def test_many_idle_connections_do_not_lock_out_other_clients(stack: Stack) -> None:
-    async def hold_and_probe() -> int:
+def max_daemon_children(stack: Stack) -> int:
+    """MTA-RX's MaxDaemonChildren as its running .cf has it (0: no limit)."""
+    line = stack.exec("rx", ["sh", "-c", "grep '^O MaxDaemonChildren=' /etc/mail/sendmail-rx.cf; true"])
+    return int(line.split("=", 1)[1]) if line.strip() else 0
+
+
+def test_many_idle_connections_are_each_greeted_or_refused_and_do_not_lock_out_others(stack: Stack) -> None:
+    """Each idle connection gets a 220 greeting, or a 421 if MTA-RX limits its children
+    (MaxDaemonChildren) below their number; none is left without an answer."""
+    limit = max_daemon_children(stack)
+
+    async def hold_and_probe() -> list[str]:
         sessions = await asyncio.gather(*(RawSession.open(stack.smtp_port) for _ in range(IDLE_CONNECTIONS)))
-        greeted = sum(1 for reply in await asyncio.gather(*(s.reply() for s in sessions)) if reply)
+        replies = await asyncio.gather(*(s.reply() for s in sessions))
         await asyncio.to_thread(assert_chain_still_delivers, stack, "with-idle-connections")
         await asyncio.gather(*(s.close() for s in sessions))
-        return greeted
+        return [str(reply) if reply else "<closed without a reply>" for reply in replies]
 
-    assert asyncio.run(hold_and_probe()) > 0
+    replies = asyncio.run(hold_and_probe())
+    greeted = [r for r in replies if r.startswith("220 ")]
+    refused = [r for r in replies if r.startswith("421 ")]
+    assert len(greeted) + len(refused) == IDLE_CONNECTIONS, [r for r in replies if r[:4] not in ("220 ", "421 ")]
+    if limit == 0 or limit >= IDLE_CONNECTIONS:
+        assert not refused, f"MaxDaemonChildren={limit} allows all {IDLE_CONNECTIONS}, yet: {refused[:3]}"
+    else:
+        assert len(greeted) >= limit and refused, f"MaxDaemonChildren={limit}: {len(greeted)} greeted, {refused[:3]}"
+    HOSTILE.append(f"idle connections: {len(greeted)} greeted, {len(refused)} refused with 421 "
+                   f"(MaxDaemonChildren={limit or 'unlimited'})")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -4,13 +4,15 @@ SMTP on port 25 accepts any envelope. An HTTP JSON API on port 8025, shaped afte
 Mailpit's /api/v1, lets tests and the load generator see what arrived and when:
 
     GET    /api/v1/messages             list (oldest first): ID, MessageID, From, To,
-                                        Subject, Size, Created (RFC 3339), Received (epoch s)
+                                        Subject, Size, BodyDigest, Created (RFC 3339),
+                                        Received (epoch s)
     GET    /api/v1/messages?since=N     only messages with ID > N
     GET    /api/v1/message/<ID>/raw     the message as received (bytes)
     DELETE /api/v1/messages             forget everything
     GET    /healthz                     "ok"
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 
 log = logging.getLogger("sink")
+
+
+def body_digest(raw: bytes) -> str:
+    """SHA-256 (first 20 hex digits) of the body: after the first empty line, CRLF as LF, no
+    trailing empty lines. The load generator computes the same of what it sent
+    (loadgen/delivery.py) to tell a whole copy from a cut or altered one."""
+    _, found, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    return hashlib.sha256(body.rstrip(b"\n") if found else b"").hexdigest()[:20]
 
 
 class Store:
@@ -46,6 +56,7 @@ class Store:
                 "To": list(rcpt_tos),
                 "Subject": str(headers.get("Subject", "")),
                 "Size": len(raw),
+                "BodyDigest": body_digest(raw),
                 "Created": datetime.fromtimestamp(received, UTC).isoformat(),
                 "Received": received,
             }

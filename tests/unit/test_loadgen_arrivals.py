@@ -2,7 +2,8 @@
 
 import pytest
 
-from loadgen.arrivals import MailboxScanner, MailboxWatcher
+from loadgen.arrivals import Arrivals, MailboxScanner, MailboxWatcher
+from loadgen.delivery import BODY_HEADER, Delivery, body_digest, body_of, body_stamp
 from loadgen.runner import _split_sessions
 from loadgen.workload import Workload, pregenerate
 
@@ -27,13 +28,13 @@ def test_the_scanner_finds_each_header_message_id_once_however_the_mbox_is_cut()
     for cut in range(len(MBOX) + 1):
         scanner = MailboxScanner()
         found = scanner.feed(MBOX[:cut]) + scanner.feed(MBOX[cut:])
-        assert found == ["first@loadgen", "second@loadgen"], cut
+        assert found == [("first@loadgen", ""), ("second@loadgen", "")], cut  # no body stamp: no digest
 
 
 def test_a_line_that_has_not_ended_is_not_read_yet() -> None:
     scanner = MailboxScanner()
     assert scanner.feed(b"From a@b Wed Nov 25 10:00:00 2026\nMessage-ID: <part") == []
-    assert scanner.feed(b"ial@x>\n") == ["partial@x"]
+    assert scanner.feed(b"ial@x>\n\n") == [("partial@x", "")]
 
 
 def test_the_watcher_reads_only_what_was_appended_and_times_each_arrival() -> None:
@@ -45,16 +46,54 @@ def test_the_watcher_reads_only_what_was_appended_and_times_each_arrival() -> No
         return {u: (len(boxes[u]), boxes[u][o:]) for u, o in offsets.items()}
 
     boxes["alice"] = MBOX[:120]  # before the watcher starts: not this run's
-    watcher = MailboxWatcher(read, ["alice", "bob"], interval=0)
-    arrivals: dict[str, list[float]] = {}
+    watcher = MailboxWatcher(read, {"alice": "alice@t.example", "bob": "bob@t.example"}, interval=0)
+    arrivals: Arrivals = {}
     boxes["alice"] = MBOX + MBOX.replace(b"second@", b"third@")
     boxes["bob"] = MBOX.replace(b"@loadgen", b"@bob")
     watcher.poll(arrivals)
     assert reads[-1] == {"alice": 120, "bob": 0}
-    assert sorted(arrivals) == ["first@bob", "first@loadgen", "second@bob", "second@loadgen", "third@loadgen"]
-    assert len(arrivals["first@loadgen"]) == 1  # the second copy of first@ in alice's box
+    assert sorted((d.message_id, d.recipient) for d in arrivals) == [
+        ("first@bob", "bob@t.example"), ("first@loadgen", "alice@t.example"), ("second@bob", "bob@t.example"),
+        ("second@loadgen", "alice@t.example"), ("third@loadgen", "alice@t.example")]
+    first = Delivery("first@loadgen", "alice@t.example", "")
+    assert len(arrivals[first]) == 1  # the second copy of first@ in alice's box
     watcher.poll(arrivals)
-    assert len(arrivals["first@loadgen"]) == 1 and reads[-1]["alice"] == len(boxes["alice"])
+    assert len(arrivals[first]) == 1 and reads[-1]["alice"] == len(boxes["alice"])
+
+
+def stamped(message_id: str, body: bytes) -> bytes:
+    return (b"From loadgen@testbed.example Wed Nov 25 10:00:00 2026\nMessage-ID: <" + message_id.encode() + b">\n"
+            + f"{BODY_HEADER}: {body_stamp(body)}\n".encode() + b"\n" + body + b"\n\n")
+
+
+def test_a_stamped_body_is_digested_whole_once_its_length_is_in_however_the_mbox_is_cut() -> None:
+    body = b"line one\n\nline three after a blank line\n" + b"x" * 300
+    mbox = stamped("whole@loadgen", body)
+    for cut in range(len(mbox) + 1):
+        scanner = MailboxScanner()
+        found = scanner.feed(mbox[:cut]) + scanner.feed(mbox[cut:])
+        assert found == [("whole@loadgen", body_digest(body))], cut
+
+
+def test_a_cut_body_is_reported_with_another_digest_when_the_next_message_starts_or_the_run_ends() -> None:
+    body = b"a body of some length\n" * 20
+    cut = stamped("cut@loadgen", body)[:-200] + b"\n\n"
+    scanner = MailboxScanner()
+    assert scanner.feed(cut) == []  # not as long as its stamp says: still open
+    found = scanner.feed(stamped("next@loadgen", b"next"))
+    assert found[0][0] == "cut@loadgen" and found[0][1] != body_digest(body)
+    assert found[1] == ("next@loadgen", body_digest(b"next"))
+    scanner.feed(stamped("last@loadgen", body)[:-300])
+    ((message_id, digest),) = scanner.finish()
+    assert message_id == "last@loadgen" and digest != body_digest(body)
+
+
+def test_a_planned_message_carries_the_stamp_of_the_body_that_must_arrive() -> None:
+    (planned,) = pregenerate(1, Workload(seed=3))
+    scanner = MailboxScanner()
+    mbox = b"From x@y Wed Nov 25 10:00:00 2026\n" + planned.data.replace(b"\r\n", b"\n") + b"\n"
+    assert scanner.feed(mbox) == [(planned.message_id, planned.digest)]
+    assert planned.delivery.digest == body_digest(body_of(planned.data))
 
 
 def test_sessions_are_split_by_injection_point_in_proportion_and_one_at_least() -> None:
