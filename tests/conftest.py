@@ -2,7 +2,9 @@
 
 import os
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +42,23 @@ def amavis_restored(stack: Stack) -> Iterator[None]:
     container.reload()
     if container.status != "running":
         stack.start("amavis")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker (each runs its own chain): hand what this worker's tests
+    noted for the run's report to the controller, which writes the report."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["hostile"] = list(run_report.HOSTILE)
+        output["fault_rows"] = [asdict(row) for row in run_report.ROWS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the pytest-xdist controller: collect each worker's notes (pytest_sessionfinish)."""
+    output = getattr(node, "workeroutput", {})
+    run_report.HOSTILE.extend(output.get("hostile", []))
+    run_report.ROWS.extend(run_report.FaultRow(**row) for row in output.get("fault_rows", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

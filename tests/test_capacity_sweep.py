@@ -16,6 +16,9 @@ from loadgen.workload import Workload, pregenerate
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
+# Each starts chains of its own and runs for minutes: with pytest-xdist (make test), each
+# goes to a worker of its own, beside the workers that share the session's chain.
+@pytest.mark.xdist_group("tiny-sweep")
 def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(tmp_path: Path) -> None:
     code = main(["sweep", "--workers", "1 2", "--batch", "3", "--cap", "20", "--warmup", "2",
                  "--common-duration", "10", "--messages", "300", "--drain", "90", "--bench-messages", "0",
@@ -46,6 +49,7 @@ def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(t
                                                   "latency.png", "memory.png", "breakdown.png"}
 
 
+@pytest.mark.xdist_group("in-flight")
 def test_latency_at_the_common_rate_does_not_depend_on_the_in_flight_setting() -> None:
     """The same chain saturated with 2 and then 40 messages in flight: saturation latency
     follows the setting (Little's law), the common-rate latency after each does not."""
