@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness import Stack, poll_until
+from harness.duplicates import duplicate_cause
 from loadgen.background import BackgroundLoad
 from loadgen.workload import Workload, pregenerate
 from tests.conftest import POLICY
@@ -268,29 +269,6 @@ FAULTS: dict[str, FaultCase] = {
                                  "tx", drain_bound=HANG_DRAIN_BOUND),
     "low disk at MTA-RX": case(low_disk_at_rx, "rx", "amavis"),  # MTA-RX recreated, amavisd-new stopped
 }
-
-
-def duplicate_cause(logs: dict[str, str], message_id: str, touches: frozenset[str]) -> str:
-    """Where a message was sent twice, from the daemons' logs: the hop that logged it twice,
-    and MTA-RX's deferral reason if it logged one (it gave up on a hop that had in fact
-    passed the message on). Explained only if the fault broke a process at that hop;
-    otherwise, or if no hop logged it twice, "unexplained"."""
-    quoted = re.escape(message_id)
-    passes = len(re.findall(rf"(?:Passed|Blocked) .*Message-ID: <{quoted}>", logs["amavis"]))
-    received_by_tx = len(re.findall(rf"sm-mta-tx\[\d+\]: \w+: from=.*msgid=<{quoted}>", logs["tx"]))
-    rx_ids = re.findall(rf"sm-mta-rx\[\d+\]: (\w+): from=.*msgid=<{quoted}>", logs["rx"])
-    deferred = [r for qid in rx_ids for r in re.findall(rf"{qid}: .*stat=Deferred: (.*)", logs["rx"])]
-    if passes >= 2:
-        hop, breakers = "MTA-RX sent it to amavisd-new again", {"rx", "amavis"}
-    elif received_by_tx >= 2:
-        hop, breakers = "amavisd-new sent it to MTA-TX again", {"amavis", "tx"}
-    elif received_by_tx == 1:
-        hop, breakers = "MTA-TX delivered it again", {"tx"}
-    else:
-        return "unexplained: no daemon logged it twice"
-    if not breakers & touches:
-        return f"unexplained: {hop}, but the fault broke {', '.join(sorted(touches))}"
-    return f"{hop} ({'after: ' + deferred[0][:60] if deferred else 'its first send was not recorded'})"
 
 
 @pytest.mark.parametrize("name", list(FAULTS), ids=lambda name: re.sub(r"\W+", "_", name.lower()).strip("_"))
