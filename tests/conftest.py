@@ -30,6 +30,13 @@ def not_applicable_unless(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    """The session's chain. TESTBED_ATTACH=<compose project> runs the tests against a chain
+    already up instead (`make up`'s is "testbed"), left running afterwards: to try a change
+    made inside its containers by hand."""
+    attach = os.environ.get("TESTBED_ATTACH")
+    if attach:
+        yield Stack(project=attach)
+        return
     with Stack() as running:
         yield running
 
