@@ -65,7 +65,7 @@ class MailboxWatcher:
     def __init__(self, read: Callable[[dict[str, int]], dict[str, tuple[int, bytes]]], users: Iterable[str],
                  *, interval: float = 0.5) -> None:
         """`read(offsets)` returns, per user, the mailbox's size and its bytes from the
-        offset to that size (Stack.read_mailboxes)."""
+        offset to that size (stack.tx.read_mailboxes)."""
         self.read = read
         self.interval = interval
         self.scanners = {user: MailboxScanner() for user in users}
@@ -94,5 +94,5 @@ def watchers_for(plan: list[Planned], sink: SinkClient, stack: Stack) -> list[Si
     users = sorted({p.mailbox for p in plan if p.mailbox})
     watchers: list[SinkWatcher | MailboxWatcher] = [SinkWatcher(sink)]
     if users:
-        watchers.append(MailboxWatcher(stack.read_mailboxes, users))
+        watchers.append(MailboxWatcher(stack.tx.read_mailboxes, users))
     return watchers

@@ -65,7 +65,7 @@ def chain(fault_stack: Stack) -> Iterator[Stack]:
             container.start()
     for service in DAEMONS:
         fault_stack.wait_healthy(service, timeout=180)
-    poll_until(lambda: not fault_stack.rx_queue(), timeout=600, what="MTA-RX's queue to drain", interval=2,
+    poll_until(lambda: not fault_stack.rx.queue(), timeout=600, what="MTA-RX's queue to drain", interval=2,
                evidence=lambda: fault_stack.exec("rx", ["mailq", "-C/etc/mail/sendmail-rx.cf"])[-3000:])
 
 
@@ -76,7 +76,7 @@ def logged(stack: Stack, service: str, pattern: str, since: float) -> Callable[[
 
 
 def rx_queue_holds(stack: Stack, count: int) -> Callable[[], bool]:
-    return lambda: len(stack.rx_queue()) >= count
+    return lambda: len(stack.rx.queue()) >= count
 
 
 def refused_more(load: BackgroundLoad, count: int) -> Callable[[], bool]:
@@ -118,7 +118,7 @@ def down(service: str, until: Callable[[Stack, BackgroundLoad, float], Callable[
         since = time.time()
         stack.stop(service)
         wait_for(until(stack, load, since), shows, stack, "rx")
-        notes.append(shows if service == "rx" else f"{shows}; RX queue {len(stack.rx_queue())}")
+        notes.append(shows if service == "rx" else f"{shows}; RX queue {len(stack.rx.queue())}")
         yield
         stack.start(service, timeout=180)
 
@@ -161,13 +161,13 @@ def low_disk_at_rx(stack: Stack, load: BackgroundLoad, notes: list[str]) -> Iter
     wait_for(rx_queue_holds(stack, 10), "a backlog of 10 in the RX queue", stack, "rx")
     started = time.time()
     stack.recreate("rx", {"RX_SENDMAIL_OPTIONS": f"{RX_TIMEOUTS} -OMinFreeBlocks=2000000000"})
-    backlog = len(stack.rx_queue())
+    backlog = len(stack.rx.queue())
     before = Counter(load.refusals)
     stack.start("amavis", timeout=180)
     notes.append(f"MTA-RX recreated and amavisd-new back in {time.time() - started:.0f} s")
     wait_for(lambda: sum(n for code, n in (Counter(load.refusals) - before).items() if code.startswith("4")) >= 3,
              "new mail refused with 4xx", stack, "rx")
-    wait_for(lambda: len(stack.rx_queue()) < backlog, "the backlog shrinking while new mail is refused", stack, "rx")
+    wait_for(lambda: len(stack.rx.queue()) < backlog, "the backlog shrinking while new mail is refused", stack, "rx")
     refused = Counter(load.refusals) - before
     notes.append(f"backlog {backlog} drained while new mail got {dict(refused)}")
     assert not [code for code in refused if code.startswith("5")], f"low disk must be a 4xx, got {dict(refused)}"
@@ -182,10 +182,10 @@ def deferred_by_amavis(stack: Stack, load: BackgroundLoad, since: float) -> Call
 FAULTS: dict[str, Fault] = {
     "kill -9 MTA-RX daemon": crash("rx", SENDMAIL_DAEMON),
     "kill -9 MTA-RX queue runner": crash("rx", RX_QUEUE_RUNNER,
-                                         respawned=lambda s: bool(s.processes("rx", RX_QUEUE_RUNNER))),
+                                         respawned=lambda s: bool(s.pids("rx", RX_QUEUE_RUNNER))),
     "kill -9 amavisd-new master": crash("amavis", AMAVIS_MASTER),
     "kill -9 amavisd-new child": crash("amavis", AMAVIS_CHILD,
-                                       respawned=lambda s: s.amavis_children() >= POLICY.limits.max_servers),
+                                       respawned=lambda s: s.amavis.children() >= POLICY.limits.max_servers),
     "kill -9 MTA-TX daemon": crash("tx", SENDMAIL_DAEMON),
     "kill -9 clamd": crash("clamd", CLAMD),
     "MTA-RX stopped, started": down("rx", lambda s, load, t: refused_more(load, 3), "sends refused"),
