@@ -1,9 +1,14 @@
 """Shared harness for the dual-MTA testbed: used by tests/ and loadgen/ alike.
 
-Start the chain (Stack), send mail (send_message), build messages (make_message), read
-what arrived (Stack.mailbox, SinkClient), list the queues (Stack.rx_queue, Stack.tx_queue),
-follow a message through the daemons' logs (Stack.trail), and wait with a deadline
-(poll_until).
+Start the chain (Stack), send mail (send_message), build messages (make_message), and
+wait with a deadline (poll_until). The Stack handle runs commands in the daemons'
+containers, breaks and heals them, and follows a message through their logs
+(stack.trail); what each daemon holds is on its face:
+
+  stack.rx      MTA-RX: queue(), queued_message_ids(), queue_runners, sample_connections()
+  stack.amavis  amavisd-new: verdicts(), wait_for_verdicts(), quarantine(), release(), children()
+  stack.tx      MTA-TX: queue(), mailbox(user), copies(user, id), wait_for_mailbox(), read_mailboxes()
+  stack.sink    the Internet (SinkClient): messages(), by_message_id(), raw(), wait_for()
 """
 
 from harness.amavis import Verdict, parse_verdicts

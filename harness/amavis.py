@@ -1,6 +1,8 @@
-"""amavisd-new's verdicts, read from its log: what it decided for each message.
+"""amavisd-new as the tests see it (`stack.amavis`): its verdicts, read from its log,
+its quarantine, its child processes.
 
-One summary line per message and recipient group, e.g.
+The verdicts are what it decided for each message: one summary line per message and
+recipient group, e.g.
   (00024-13-2) Blocked SPAM {DiscardedInbound,Quarantined}, [127.0.0.1] <s@x> -> <a@y>,
   quarantine: 1/spam-1yoBFYWfl6km.gz, Message-ID: <id>, mail_id: 1yoBFYWfl6km, Hits: 999, ...
 """
@@ -8,7 +10,12 @@ One summary line per message and recipient group, e.g.
 import re
 from dataclasses import dataclass
 
-__all__ = ["Verdict", "all_verdicts", "parse_verdicts"]
+from harness.containers import Containers
+from harness.poll import poll_until
+
+__all__ = ["QUARANTINE", "Amavis", "Verdict", "all_verdicts", "parse_verdicts"]
+
+QUARANTINE = "/var/lib/amavis/virusmails"
 
 _VERDICT = re.compile(
     r"\((?P<log_id>\d{5}-\d{2}(?:-\d+)?)\) (?P<action>Passed|Blocked) (?P<category>[A-Z-]+[A-Z0-9-]*)"
@@ -45,3 +52,35 @@ def all_verdicts(log: str) -> list[tuple[str, Verdict]]:
 
 def parse_verdicts(log: str, message_id: str) -> list[Verdict]:
     return [verdict for found, verdict in all_verdicts(log) if found == message_id]
+
+
+class Amavis:
+    def __init__(self, containers: Containers) -> None:
+        self._containers = containers
+
+    def verdicts(self, message_id: str) -> list[Verdict]:
+        return parse_verdicts(self._containers.logs("amavis"), message_id)
+
+    def wait_for_verdicts(self, message_id: str, *, recipients: int = 1, timeout: float = 60) -> list[Verdict]:
+        """amavisd-new's verdicts on the message, once they cover `recipients` recipients
+        (one summary line may name several, or each its own)."""
+
+        def covered() -> list[Verdict] | None:
+            verdicts = self.verdicts(message_id)
+            return verdicts if sum(len(v.recipients) for v in verdicts) >= recipients else None
+
+        return poll_until(covered, timeout=timeout, what=f"amavisd-new's verdict on <{message_id}>", interval=0.5,
+                          evidence=lambda: self._containers.trail(message_id))
+
+    def quarantine(self) -> list[str]:
+        """Files in amavisd-new's quarantine, as its log names them ("4/virus-<id>")."""
+        return self._containers.exec("amavis", ["find", QUARANTINE, "-type", "f", "-printf", "%P\\n"]).split()
+
+    def release(self, quarantined: str) -> str:
+        """Release a quarantined message with amavisd-release; it goes on to MTA-TX."""
+        return self._containers.exec("amavis", ["amavisd-release", quarantined], user="amavis")
+
+    def children(self) -> int:
+        """amavisd-new child processes now running ($max_servers once started)."""
+        titles = [args for _, args in self._containers.pids("amavis", r"amavisd \(")]
+        return sum("(master)" not in title for title in titles)  # "(ch1-avail)", "(virgin child)", ...

@@ -1,9 +1,12 @@
-"""Queue listings: `mailq` of MTA-RX and MTA-TX, parsed."""
+"""The queues of MTA-RX and MTA-TX: `mailq` parsed, and what both faces of the chain's
+sendmails (harness/rx.py, harness/tx.py) read from them."""
 
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["QueueEntry", "parse_mailq"]
+from harness.containers import Containers
+
+__all__ = ["QueueEntry", "Sendmail", "parse_mailq"]
 
 # "6APDVepT000046      459 Wed Nov 25 13:31 <sender@remote.example>"; the ID may carry a
 # status mark (* being delivered, X too young, - locked).
@@ -40,3 +43,24 @@ def parse_mailq(output: str) -> list[QueueEntry]:
             elif text.startswith("<") or "@" in text:
                 current.recipients.append(text.strip("<>"))
     return entries
+
+
+class Sendmail:
+    """One of the chain's sendmails, MTA-RX or MTA-TX, seen by its queue: what waits in
+    it. The two differ here only in their service, `mailq` command and queue directory."""
+
+    def __init__(self, containers: Containers, service: str, *, mailq: list[str], directory: str) -> None:
+        self._containers = containers
+        self._service = service
+        self._mailq = mailq
+        self._directory = directory
+
+    def queue(self) -> list[QueueEntry]:
+        return parse_mailq(self._containers.exec(self._service, self._mailq))
+
+    def queued_message_ids(self) -> set[str]:
+        """Message-IDs of the messages waiting in the queue (its qf files' headers): mail
+        that is late, not lost."""
+        headers = self._containers.exec(self._service, [
+            "sh", "-c", f"cat {self._directory}/qf* 2>/dev/null | grep -i '^H.*Message-Id:'; true"])
+        return set(re.findall(r"<([^>]+)>", headers))

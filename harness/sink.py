@@ -1,8 +1,12 @@
-"""Client of the sink's JSON API: what MTA-TX relayed to "the Internet", and when."""
+"""Client of the sink's JSON API: what MTA-TX relayed to "the Internet", and when
+(`stack.sink`, or standalone for a chain the load generator did not start)."""
 
 import json
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from harness.poll import poll_until
 
 __all__ = ["SinkClient", "SinkMessage"]
 
@@ -25,9 +29,11 @@ class SinkMessage:
 
 
 class SinkClient:
-    def __init__(self, base_url: str, *, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10, trail: Callable[[str], str] | None = None) -> None:
+        """`trail(message_id)`: the message's way through the chain, for a wait that fails."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.trail = trail
 
     def _request(self, method: str, path: str) -> bytes:
         request = urllib.request.Request(self.base_url + path, method=method)
@@ -46,3 +52,10 @@ class SinkClient:
 
     def clear(self) -> None:
         self._request("DELETE", "/api/v1/messages")
+
+    def wait_for(self, message_id: str, *, timeout: float = 60) -> list[SinkMessage]:
+        """The sink's records of the message once at least one has arrived."""
+        trail = self.trail
+        return poll_until(lambda: self.by_message_id(message_id), timeout=timeout,
+                          what=f"<{message_id}> at the sink", interval=0.5,
+                          evidence=(lambda: trail(message_id)) if trail else None)

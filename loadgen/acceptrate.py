@@ -58,6 +58,6 @@ def measure_accept_rate(*, messages: int = 600, sessions: int = 20, rounds: int 
             stack.stop("amavis")
             for _ in range(rounds):
                 result.rates.append(_round(tools, stack.smtp_port, messages, sessions, size))
-            result.queued = len(stack.rx_queue())
+            result.queued = len(stack.rx.queue())
         results.append(result)
     return results

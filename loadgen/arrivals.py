@@ -97,7 +97,7 @@ class MailboxWatcher:
     def __init__(self, read: Callable[[dict[str, int]], dict[str, tuple[int, bytes]]],
                  recipients: Mapping[str, str], *, interval: float = 0.5) -> None:
         """`read(offsets)` returns, per user, the mailbox's size and its bytes from the
-        offset to that size (Stack.read_mailboxes); `recipients`: user -> the address
+        offset to that size (stack.tx.read_mailboxes); `recipients`: user -> the address
         whose mail lands in that mailbox."""
         self.read = read
         self.interval = interval
@@ -132,5 +132,5 @@ def watchers_for(plan: list[Planned], sink: SinkClient, stack: Stack) -> list[Si
     recipients = {p.mailbox: p.recipient for p in plan if p.mailbox}
     watchers: list[SinkWatcher | MailboxWatcher] = [SinkWatcher(sink)]
     if recipients:
-        watchers.append(MailboxWatcher(stack.read_mailboxes, dict(sorted(recipients.items()))))
+        watchers.append(MailboxWatcher(stack.tx.read_mailboxes, dict(sorted(recipients.items()))))
     return watchers

@@ -94,4 +94,4 @@ def assert_chain_still_delivers(stack: Stack, tag: str) -> None:
     message = make_message(sender=OUTSIDE_SENDER, to=POLICY.address(user), tag=f"probe-{tag}")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[POLICY.address(user)])
     assert result.accepted, result
-    stack.wait_for_mailbox(user, message_id_of(message), timeout=120)
+    stack.tx.wait_for_mailbox(user, message_id_of(message), timeout=120)

@@ -37,13 +37,9 @@ def send(stack: Stack, message: EmailMessage | bytes, rcpts: list[str]) -> SmtpR
     return result
 
 
-def copies(stack: Stack, user: str, msgid: str) -> list[EmailMessage]:
-    return [m for m in stack.mailbox(user) if msgid in str(m["Message-ID"])]
-
-
 def dsns_about(stack: Stack, msgid: str) -> list[EmailMessage]:
     """Delivery status notifications in the sender's mailbox that quote the message."""
-    return [m for m in stack.mailbox("bob") if m.get_content_type() == "multipart/report" and msgid in m.as_string()]
+    return [m for m in stack.tx.mailbox("bob") if m.get_content_type() == "multipart/report" and msgid in m.as_string()]
 
 
 def assert_not_bounced(stack: Stack, msgid: str, evidence: str) -> None:
@@ -73,10 +69,10 @@ def test_clean_mail_gets_virus_scanned_and_spam_status_headers_for_local_recipie
     checked()
     message = make_message(sender=SENDER, to=ALICE, tag="clean")
     send(stack, message, [ALICE])
-    delivered = stack.wait_for_mailbox("alice", message_id_of(message))
+    delivered = stack.tx.wait_for_mailbox("alice", message_id_of(message))
     assert delivered["X-Virus-Scanned"] and delivered["X-Spam-Score"] is not None, delivered
     assert str(delivered["X-Spam-Status"]).startswith("No,"), delivered
-    assert [v.category for v in stack.verdicts(message_id_of(message))] == ["CLEAN"]
+    assert [v.category for v in stack.amavis.verdicts(message_id_of(message))] == ["CLEAN"]
 
 
 def test_spam_below_the_kill_level_is_delivered_tagged(stack: Stack) -> None:
@@ -85,7 +81,7 @@ def test_spam_below_the_kill_level_is_delivered_tagged(stack: Stack) -> None:
     message = make_message(sender=SENDER, to=ALICE, subject="quarterly offer", body=body, tag="spammy")
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)
     evidence = stack.trail(msgid)
     assert delivered["X-Spam-Flag"] == "YES", evidence
     assert str(delivered["Subject"]).startswith("***Spam*** quarterly offer"), evidence
@@ -97,12 +93,12 @@ def test_spam_at_the_kill_level_is_blocked_quarantined_and_not_bounced(stack: St
     message = make_message(sender=SENDER, to=ALICE, body=f"{GTUBE}\n", tag="gtube")
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    (verdict,) = stack.wait_for_verdicts(msgid)
+    (verdict,) = stack.amavis.wait_for_verdicts(msgid)
     evidence = f"{verdict}\n{stack.trail(msgid)}"
     assert (verdict.action, verdict.category) == ("Blocked", "SPAM"), evidence
-    assert "DiscardedInbound" in verdict.flags and verdict.quarantine in stack.quarantine(), evidence
+    assert "DiscardedInbound" in verdict.flags and verdict.quarantine in stack.amavis.quarantine(), evidence
     assert_not_bounced(stack, msgid, evidence)
-    assert not copies(stack, "alice", msgid), evidence
+    assert not stack.tx.copies("alice", msgid), evidence
 
 
 @pytest.mark.parametrize("form", ["attachment", "zipped", "inline"])
@@ -115,17 +111,17 @@ def test_a_virus_is_blocked_quarantined_and_reported_to_the_admin_but_not_the_se
     }[form]()
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    (verdict,) = stack.wait_for_verdicts(msgid)
+    (verdict,) = stack.amavis.wait_for_verdicts(msgid)
     evidence = f"{verdict}\n{stack.trail(msgid)}"
     assert (verdict.action, verdict.category) == ("Blocked", "INFECTED") and "Eicar" in verdict.detail, evidence
-    assert verdict.quarantine in stack.quarantine(), evidence
+    assert verdict.quarantine in stack.amavis.quarantine(), evidence
     # The virus admin (virusalert -> admin) is told, through $notify_method and MTA-TX.
-    notice = poll_until(lambda: [m for m in stack.mailbox("admin") if msgid in m.as_string()], timeout=60,
+    notice = poll_until(lambda: [m for m in stack.tx.mailbox("admin") if msgid in m.as_string()], timeout=60,
                         what="the virus notification in admin's mailbox", evidence=lambda: stack.trail(msgid))
     assert str(notice[0]["Subject"]).startswith("VIRUS (Eicar"), evidence
     # $final_virus_destiny is D_DISCARD: no DSN to the sender, nothing delivered.
     assert_not_bounced(stack, msgid, evidence)
-    assert not copies(stack, "alice", msgid), evidence
+    assert not stack.tx.copies("alice", msgid), evidence
 
 
 @pytest.mark.parametrize("filename", ["setup.exe", "invoice.pdf.exe"])
@@ -134,14 +130,14 @@ def test_a_banned_attachment_is_blocked_and_the_sender_gets_a_bounce(stack: Stac
     message = with_attachment(b"MZ pretend program", filename, tag="banned")
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    (verdict,) = stack.wait_for_verdicts(msgid)
+    (verdict,) = stack.amavis.wait_for_verdicts(msgid)
     evidence = f"{verdict}\n{stack.trail(msgid)}"
     assert (verdict.action, verdict.category) == ("Blocked", "BANNED") and filename in verdict.detail, evidence
-    assert verdict.quarantine in stack.quarantine(), evidence
+    assert verdict.quarantine in stack.amavis.quarantine(), evidence
     # $final_banned_destiny is D_BOUNCE: the sender gets a DSN, the recipient nothing.
     poll_until(lambda: dsns_about(stack, msgid), timeout=60, what="a DSN to the sender",
                evidence=lambda: stack.trail(msgid))
-    assert not copies(stack, "alice", msgid), evidence
+    assert not stack.tx.copies("alice", msgid), evidence
 
 
 def test_a_spam_lover_gets_spam_tagged_while_the_other_recipient_gets_nothing(stack: Stack) -> None:
@@ -150,12 +146,12 @@ def test_a_spam_lover_gets_spam_tagged_while_the_other_recipient_gets_nothing(st
     message = make_message(sender=SENDER, to=[ALICE, CAROL], body=f"{GTUBE}\n", tag="lovers")
     send(stack, message, [ALICE, CAROL])
     msgid = message_id_of(message)
-    verdicts = {v.recipients: v.action for v in stack.wait_for_verdicts(msgid, recipients=2)}
+    verdicts = {v.recipients: v.action for v in stack.amavis.wait_for_verdicts(msgid, recipients=2)}
     seen_as = POLICY.domains.rewritten_to or LOCAL_DOMAIN  # how amavisd-new sees local recipients
     assert verdicts == {(f"alice@{seen_as}",): "Blocked", (f"carol@{seen_as}",): "Passed"}, stack.trail(msgid)
-    delivered = stack.wait_for_mailbox("carol", msgid)
+    delivered = stack.tx.wait_for_mailbox("carol", msgid)
     assert delivered["X-Spam-Flag"] == "YES", stack.trail(msgid)
-    assert not copies(stack, "alice", msgid), stack.trail(msgid)
+    assert not stack.tx.copies("alice", msgid), stack.trail(msgid)
 
 
 def test_a_header_with_8bit_bytes_is_a_bad_header_and_passed_with_an_alert(stack: Stack) -> None:
@@ -164,8 +160,8 @@ def test_a_header_with_8bit_bytes_is_a_bad_header_and_passed_with_an_alert(stack
     raw = message.as_bytes().replace(b"Subject: menu du jour", b"Subject: menu du jour caf\xe9", 1)
     send(stack, raw, [ALICE])
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("alice", msgid)  # $final_bad_header_destiny is D_PASS
-    (verdict,) = stack.verdicts(msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)  # $final_bad_header_destiny is D_PASS
+    (verdict,) = stack.amavis.verdicts(msgid)
     assert verdict.category.startswith("BAD-HEADER"), stack.trail(msgid)
     assert "BAD HEADER" in str(delivered["X-Amavis-Alert"]), stack.trail(msgid)
 
@@ -175,9 +171,9 @@ def test_a_message_without_date_gets_one_from_mta_rx_before_it_is_checked(stack:
     del message["Date"]
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)
     assert delivered["Date"], stack.trail(msgid)
-    assert not [v for v in stack.verdicts(msgid) if v.category.startswith("BAD-HEADER")], stack.trail(msgid)
+    assert not [v for v in stack.amavis.verdicts(msgid) if v.category.startswith("BAD-HEADER")], stack.trail(msgid)
 
 
 def test_a_quarantined_message_can_be_listed_released_and_then_arrives(stack: Stack) -> None:
@@ -185,12 +181,12 @@ def test_a_quarantined_message_can_be_listed_released_and_then_arrives(stack: St
     message = make_message(sender=SENDER, to=ALICE, body=f"{GTUBE}\n", tag="release")
     send(stack, message, [ALICE])
     msgid = message_id_of(message)
-    (verdict,) = stack.wait_for_verdicts(msgid)
-    assert verdict.quarantine in stack.quarantine(), stack.trail(msgid)
-    assert not copies(stack, "alice", msgid)
+    (verdict,) = stack.amavis.wait_for_verdicts(msgid)
+    assert verdict.quarantine in stack.amavis.quarantine(), stack.trail(msgid)
+    assert not stack.tx.copies("alice", msgid)
 
-    stack.release(verdict.quarantine)
+    stack.amavis.release(verdict.quarantine)
 
-    released = stack.wait_for_mailbox("alice", msgid)
+    released = stack.tx.wait_for_mailbox("alice", msgid)
     assert GTUBE in released.get_content(), stack.trail(msgid)
-    assert len(copies(stack, "alice", msgid)) == 1
+    assert len(stack.tx.copies("alice", msgid)) == 1

@@ -122,7 +122,7 @@ def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack) -> None:
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
     assert result.accepted, result
     msgid = message_id_of(message)
-    arrived = stack.wait_for_sink(msgid)
+    arrived = stack.sink.wait_for(msgid)
     trail = stack.trail(msgid)
     assert len(arrived) == 1, trail
     sink = stack.container("internet").attrs["NetworkSettings"]["Networks"][f"{stack.project}_internet"]["IPAddress"]
@@ -165,7 +165,7 @@ def test_spamassassin_network_rules_score_a_listed_relay_and_a_listed_uri(stack:
         result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
         assert result.accepted, result
         sent[kind] = message_id_of(message)
-    listed, unlisted = (stack.wait_for_mailbox("alice", sent[kind], timeout=90) for kind in ("listed", "unlisted"))
+    listed, unlisted = (stack.tx.wait_for_mailbox("alice", sent[kind], timeout=90) for kind in ("listed", "unlisted"))
     evidence = f"listed: {_spam_status(listed)}\nunlisted: {_spam_status(unlisted)}\n{stack.trail(sent['listed'])}"
     assert "RCVD_IN_TESTBED_DNSBL=3.3" in _spam_status(listed), evidence
     assert "URIBL_TESTBED=3.7" in _spam_status(listed), evidence
@@ -198,4 +198,4 @@ def test_rx_refuses_a_client_listed_in_its_dnsbl_and_takes_it_once_delisted(stac
     # sendmail's own text, and the example's: "... listed at <zone>"
     assert any(r.code == 550 and f"listed at {zone}" in r.text for r in refusals), evidence
     for msgid in (before_id, after_id):
-        stack.wait_for_mailbox("dave", msgid)
+        stack.tx.wait_for_mailbox("dave", msgid)

@@ -71,7 +71,7 @@ def chain(fault_stack: Stack) -> Iterator[Stack]:
             container.start()
     for service in DAEMONS:
         fault_stack.wait_healthy(service, timeout=180)
-    poll_until(lambda: not fault_stack.rx_queue(), timeout=600, what="MTA-RX's queue to drain", interval=2,
+    poll_until(lambda: not fault_stack.rx.queue(), timeout=600, what="MTA-RX's queue to drain", interval=2,
                evidence=lambda: fault_stack.exec("rx", ["mailq", "-C/etc/mail/sendmail-rx.cf"])[-3000:])
 
 
@@ -82,7 +82,7 @@ def logged(stack: Stack, service: str, pattern: str, since: float) -> Callable[[
 
 
 def rx_queue_holds(stack: Stack, count: int) -> Callable[[], bool]:
-    return lambda: len(stack.rx_queue()) >= count
+    return lambda: len(stack.rx.queue()) >= count
 
 
 def refused_more(load: BackgroundLoad, count: int) -> Callable[[], bool]:
@@ -125,7 +125,7 @@ def kill_when_busy(stack: Stack, service: str, target: str | None, busy: str, bu
                             timeout=120, interval=0.1, what=f"a process of {service} at work on a message",
                             evidence=lambda: stack.exec(service, ["ps", "-eo", "pid,args"]))
         return killed.split(" ", 1)[1]
-    title = poll_until(lambda: next(iter(stack.processes(busy_in, busy)), None), timeout=120, interval=0.1,
+    title = poll_until(lambda: next((args for _, args in stack.pids(busy_in, busy)), None), timeout=120, interval=0.1,
                        what=f"a process of {busy_in} at work on a message",
                        evidence=lambda: stack.exec(busy_in, ["ps", "-eo", "pid,args"]))
     stack.kill(service, target or busy)
@@ -162,7 +162,7 @@ def down(service: str, until: Callable[[Stack, BackgroundLoad, float], Callable[
         since = time.time()
         stack.stop(service)
         wait_for(until(stack, load, since), shows, stack, "rx")
-        notes.append(shows if service == "rx" else f"{shows}; RX queue {len(stack.rx_queue())}")
+        notes.append(shows if service == "rx" else f"{shows}; RX queue {len(stack.rx.queue())}")
         yield
         stack.start(service, timeout=180)
 
@@ -205,13 +205,13 @@ def low_disk_at_rx(stack: Stack, load: BackgroundLoad, notes: list[str]) -> Iter
     wait_for(rx_queue_holds(stack, 10), "a backlog of 10 in the RX queue", stack, "rx")
     started = time.time()
     stack.recreate("rx", {"RX_SENDMAIL_OPTIONS": f"{RX_TIMEOUTS} -OMinFreeBlocks=2000000000"})
-    backlog = len(stack.rx_queue())
+    backlog = len(stack.rx.queue())
     before = Counter(load.refusals)
     stack.start("amavis", timeout=180)
     notes.append(f"MTA-RX recreated and amavisd-new back in {time.time() - started:.0f} s")
     wait_for(lambda: sum(n for code, n in (Counter(load.refusals) - before).items() if code.startswith("4")) >= 3,
              "new mail refused with 4xx", stack, "rx")
-    wait_for(lambda: len(stack.rx_queue()) < backlog, "the backlog shrinking while new mail is refused", stack, "rx")
+    wait_for(lambda: len(stack.rx.queue()) < backlog, "the backlog shrinking while new mail is refused", stack, "rx")
     refused = Counter(load.refusals) - before
     notes.append(f"backlog {backlog} drained while new mail got {dict(refused)}")
     assert not [code for code in refused if code.startswith("5")], f"low disk must be a 4xx, got {dict(refused)}"
@@ -245,10 +245,10 @@ def case(act: Fault, *services: str, drain_bound: float = DRAIN_BOUND) -> FaultC
 FAULTS: dict[str, FaultCase] = {
     "kill -9 MTA-RX daemon": case(crash("rx", SENDMAIL_DAEMON, busy=RX_DELIVERING), "rx"),
     "kill -9 MTA-RX queue runner": case(crash("rx", None, busy=RX_DELIVERING,
-                                              respawned=lambda s: bool(s.processes("rx", RX_QUEUE_RUNNER))), "rx"),
+                                              respawned=lambda s: bool(s.pids("rx", RX_QUEUE_RUNNER))), "rx"),
     "kill -9 amavisd-new master": case(crash("amavis", AMAVIS_MASTER, busy=AMAVIS_BUSY_CHILD), "amavis"),
     "kill -9 amavisd-new child": case(crash("amavis", None, busy=AMAVIS_BUSY_CHILD,
-                                            respawned=lambda s: s.amavis_children() >= POLICY.limits.max_servers),
+                                            respawned=lambda s: s.amavis.children() >= POLICY.limits.max_servers),
                                       "amavis"),
     "kill -9 MTA-TX daemon": case(crash("tx", SENDMAIL_DAEMON, busy=SENDMAIL_AT_WORK), "tx"),
     "kill -9 clamd": case(crash("clamd", CLAMD, busy=AMAVIS_BUSY_CHILD, busy_in="amavis"), "clamd"),

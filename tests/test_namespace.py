@@ -24,4 +24,4 @@ def test_a_daemon_restarted_alone_leaves_the_others_running_and_mail_flows_again
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag=f"after-{service}-restart")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result
-    stack.wait_for_mailbox("dave", message_id_of(message))
+    stack.tx.wait_for_mailbox("dave", message_id_of(message))

@@ -32,7 +32,7 @@ def amavis_unpaused(stack: Stack) -> Iterator[None]:
 def delivered_ids(stack: Stack, msgids: set[str]) -> set[str]:
     found = set()
     for user in USERS:
-        found.update(str(m["Message-ID"]).strip("<>") for m in stack.mailbox(user))
+        found.update(str(m["Message-ID"]).strip("<>") for m in stack.tx.mailbox(user))
     return found & msgids
 
 
@@ -47,17 +47,16 @@ def test_mail_accepted_while_amavis_is_stopped_waits_in_the_rx_queue_and_is_deli
     assert result.accepted and result.queue_id, result
     # A queue runner tried amavisd-new, failed, and kept the message.
     deferred = poll_until(
-        lambda: [e for e in stack.rx_queue() if e.queue_id == result.queue_id and "Deferred" in e.status],
+        lambda: [e for e in stack.rx.queue() if e.queue_id == result.queue_id and "Deferred" in e.status],
         timeout=60, what=f"{result.queue_id} deferred in the RX queue", evidence=lambda: stack.trail(msgid))
     assert deferred[0].recipients == [rcpt], deferred
-    assert not [m for m in stack.mailbox("bob") if msgid in str(m["Message-ID"])], stack.trail(msgid)
+    assert not stack.tx.copies("bob", msgid), stack.trail(msgid)
 
     stack.start("amavis")
-    stack.wait_for_mailbox("bob", msgid, timeout=120)
-    poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx_queue()), timeout=60,
+    stack.tx.wait_for_mailbox("bob", msgid, timeout=120)
+    poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx.queue()), timeout=60,
                what=f"{result.queue_id} to leave the RX queue", evidence=lambda: stack.trail(msgid))
-    copies = [m for m in stack.mailbox("bob") if msgid in str(m["Message-ID"])]
-    assert len(copies) == 1, stack.trail(msgid)
+    assert len(stack.tx.copies("bob", msgid)) == 1, stack.trail(msgid)
 
 
 @pytest.mark.usefixtures("amavis_unpaused")
@@ -75,10 +74,10 @@ def test_mta_rx_says_250_to_data_at_once_while_amavis_hangs_and_holds_the_messag
     assert result.accepted, result
     # Delivery in the SMTP session would wait for amavisd-new's greeting (minutes).
     assert elapsed < 5, f"the transaction took {elapsed:.1f} s\n{result}"
-    assert [e for e in stack.rx_queue() if e.queue_id == result.queue_id], stack.trail(msgid)
+    assert [e for e in stack.rx.queue() if e.queue_id == result.queue_id], stack.trail(msgid)
 
     stack.unpause("amavis")
-    stack.wait_for_mailbox("carol", msgid, timeout=120)
+    stack.tx.wait_for_mailbox("carol", msgid, timeout=120)
 
 
 @dataclass
@@ -108,14 +107,14 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
 
     assert all(asyncio.run(all_of_them())), "MTA-RX refused part of the burst"
     samples: list[int] = []
-    sampler = threading.Thread(target=lambda: samples.extend(stack.sample_connections(10024, seconds=180)))
+    sampler = threading.Thread(target=lambda: samples.extend(stack.rx.sample_connections(10024, seconds=180)))
     sampler.start()
     stack.unpause("amavis")
     sampler.join()
     msgids = {message_id_of(m) for m in batch}
     poll_until(lambda: delivered_ids(stack, msgids) == msgids, timeout=120, interval=1,
                what="every message of the burst in a mailbox")
-    per_connection = [v.messages_in_session for msgid in msgids for v in stack.verdicts(msgid)]
+    per_connection = [v.messages_in_session for msgid in msgids for v in stack.amavis.verdicts(msgid)]
     return Burst(max(samples, default=0), samples, per_connection, msgids)
 
 
@@ -123,7 +122,7 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
 @pytest.mark.usefixtures("amavis_unpaused")
 def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavis_children(stack: Stack) -> None:
     burst = run_burst(stack)
-    runners, children = stack.queue_runners, stack.amavis_children()
+    runners, children = stack.rx.queue_runners, stack.amavis.children()
     evidence = f"R={runners}, amavisd-new children={children}, connection samples={burst.samples}"
     assert 1 <= burst.peak_connections <= runners, evidence
     assert burst.peak_connections <= children, evidence
@@ -135,6 +134,6 @@ def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavi
 @pytest.mark.slow
 def test_more_queue_runners_and_amavis_children_show_as_more_concurrent_connections() -> None:
     with Stack(env={"RX_QUEUE_RUNNERS": "4", "AMAVIS_MAX_SERVERS": "4"}) as wider:
-        assert (wider.queue_runners, wider.amavis_children()) == (4, 4)
+        assert (wider.rx.queue_runners, wider.amavis.children()) == (4, 4)
         burst = run_burst(wider)
     assert 2 < burst.peak_connections <= 4, f"connection samples={burst.samples}"

@@ -27,7 +27,7 @@ def test_unknown_local_user_is_refused_at_rcpt_as_the_policy_says_and_nothing_is
     code, enhanced = POLICY.users.unknown_reply.split()  # e.g. "550 5.1.1"
     assert reply.code == int(code) and reply.text.startswith(enhanced), result
     assert result.data is None, result
-    assert not [e for e in stack.rx_queue() if rcpt in e.recipients], result
+    assert not [e for e in stack.rx.queue() if rcpt in e.recipients], result
 
 
 def test_relaying_to_a_foreign_domain_for_an_outside_client_is_refused_with_550_5_7_1(stack: Stack) -> None:
@@ -60,7 +60,7 @@ def test_a_message_over_the_size_limit_without_size_is_refused_after_data_with_5
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.rcpts[rcpt].code == 250, result
     assert result.data is not None and result.data.code == S552_SIZE_EXCEEDED, result
-    assert not [e for e in stack.rx_queue() if e.sender == OUTSIDE_SENDER and e.size > MAX_MESSAGE_SIZE], result
+    assert not [e for e in stack.rx.queue() if e.sender == OUTSIDE_SENDER and e.size > MAX_MESSAGE_SIZE], result
 
 
 def test_syntax_errors_in_mail_from_and_rcpt_to_get_5xx_and_the_session_goes_on(stack: Stack) -> None:
@@ -83,7 +83,7 @@ def test_syntax_errors_in_mail_from_and_rcpt_to_get_5xx_and_the_session_goes_on(
     replies = asyncio.run(session())
     transcript = "\n".join(f"C: {command} -> S: {code}" for command, code in replies)
     assert [code // 100 for _, code in replies] == [5, 2, 5, 2, 2], transcript
-    stack.wait_for_mailbox("bob", message_id_of(message))
+    stack.tx.wait_for_mailbox("bob", message_id_of(message))
 
 
 def test_an_over_long_mime_header_is_truncated_by_mta_rx(stack: Stack) -> None:
@@ -95,7 +95,7 @@ def test_an_over_long_mime_header_is_truncated_by_mta_rx(stack: Stack) -> None:
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)
     (attachment,) = list(delivered.iter_attachments())
     assert len(str(attachment["Content-Disposition"])) <= 256, stack.trail(msgid)
     assert f"{result.queue_id}: Truncated long MIME Content-Disposition header" in stack.logs("rx"), stack.trail(msgid)

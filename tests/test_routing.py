@@ -21,7 +21,7 @@ def test_clean_mail_to_a_local_user_goes_rx_then_amavis_then_tx_into_the_mailbox
     assert result.accepted, result
     msgid = message_id_of(message)
 
-    delivered = stack.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)
     evidence = f"{result}\n{stack.trail(msgid)}\n{delivered}"
     assert delivered["X-Virus-Scanned"], evidence
     assert delivered["Return-Path"] == f"<{OUTSIDE_SENDER}>", evidence
@@ -44,7 +44,7 @@ def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_in
     assert result.accepted, result
     msgid = message_id_of(message)
 
-    arrived = stack.wait_for_sink(msgid)
+    arrived = stack.sink.wait_for(msgid)
     raw = stack.sink.raw(arrived[0].id)
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert len(arrived) == 1, evidence
@@ -64,14 +64,14 @@ def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_o
     assert result.accepted, result
     msgid = message_id_of(message)
 
-    stack.wait_for_mailbox("alice", msgid)
-    arrived = stack.wait_for_sink(msgid)
+    stack.tx.wait_for_mailbox("alice", msgid)
+    arrived = stack.sink.wait_for(msgid)
     # Both copies are out; the RX queue is empty of it, so nothing more can come.
-    poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx_queue()), timeout=60,
+    poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx.queue()), timeout=60,
                what="the message to leave the RX queue", evidence=lambda: stack.trail(msgid))
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert [a.recipients for a in arrived] == [[remote]], evidence
-    assert len([m for m in stack.mailbox("alice") if msgid in str(m["Message-ID"])]) == 1, evidence
+    assert len(stack.tx.copies("alice", msgid)) == 1, evidence
 
 
 def test_mail_from_the_sendmail_command_inside_mta_rx_is_content_checked_too(stack: Stack) -> None:
@@ -80,7 +80,7 @@ def test_mail_from_the_sendmail_command_inside_mta_rx_is_content_checked_too(sta
     # The submission program (MSP, submit.cf) hands it to MTA-RX on 127.0.0.1:25.
     stack.exec("rx", ["bash", "-c", f"printf %s {shlex.quote(message.as_string())} | sendmail -i -t"])
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("carol", msgid)
+    delivered = stack.tx.wait_for_mailbox("carol", msgid)
     hops = [str(h) for h in delivered.get_all("Received")]
     assert delivered["X-Virus-Scanned"], stack.trail(msgid)
     assert any("(amavis, port 10024)" in hop for hop in hops), stack.trail(msgid)
@@ -95,7 +95,7 @@ def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(s
                           mail_options=["BODY=8BITMIME"])
     assert result.accepted, result
     msgid = message_id_of(message)
-    delivered = stack.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox("alice", msgid)
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert delivered["Return-Path"] == f"<{sender}>", evidence
     # Each hop names the envelope recipient it received, extension included (beyond MTA-RX
@@ -116,7 +116,7 @@ def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(st
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
     assert result.accepted, result
     msgid = message_id_of(message)
-    arrived = stack.wait_for_sink(msgid, timeout=120)
+    arrived = stack.sink.wait_for(msgid, timeout=120)
     raw = stack.sink.raw(arrived[0].id)
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert b"X-Virus-Scanned:" not in raw and b"port 10024" not in raw, evidence
@@ -132,5 +132,5 @@ def test_mail_from_outside_to_a_relay_domain_of_the_policy_is_relayed(stack: Sta
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="relay-domain")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result
-    arrived = stack.wait_for_sink(message_id_of(message), timeout=120)
+    arrived = stack.sink.wait_for(message_id_of(message), timeout=120)
     assert arrived[0].recipients == [rcpt], f"{result}\n{stack.trail(message_id_of(message))}"

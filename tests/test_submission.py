@@ -27,7 +27,7 @@ def test_an_authenticated_client_may_relay_to_a_remote_domain(stack: Stack) -> N
     result = send_message(message, port=stack.submission_port, mail_from=USER, rcpt_to=[rcpt],
                           starttls=True, login=(USER, PASSWORD))
     assert result.accepted, result
-    arrived = stack.wait_for_sink(message_id_of(message))
+    arrived = stack.sink.wait_for(message_id_of(message))
     assert arrived[0].recipients == [rcpt], stack.trail(message_id_of(message))
 
 

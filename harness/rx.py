@@ -1,0 +1,44 @@
+"""MTA-RX as the tests see it (`stack.rx`): its queue, its queue runners, and its
+connections to amavisd-new."""
+
+import re
+
+from harness.containers import Containers, StackError
+from harness.queues import Sendmail
+
+__all__ = ["RX_CF", "MtaRx"]
+
+RX_CF = "/etc/mail/sendmail-rx.cf"
+
+
+class MtaRx(Sendmail):
+    def __init__(self, containers: Containers) -> None:
+        # mailq needs the .cf: MTA-RX's is not sendmail's default one.
+        super().__init__(containers, "rx", mailq=["mailq", f"-C{RX_CF}"], directory="/var/spool/mqueue-rx")
+
+    @property
+    def queue_runners(self) -> int:
+        """R= of MTA-RX's queue group, as the running daemon's .cf has it."""
+        line = self._containers.exec("rx", ["grep", "^Qmqueue", RX_CF])
+        match = re.search(r"R=(\d+)", line)
+        if not match:
+            raise StackError(f"no R= in MTA-RX's queue group: {line}")
+        return int(match.group(1))
+
+    def sample_connections(self, port: int, *, seconds: float, interval: float = 0.05) -> list[int]:
+        """How many connections MTA-RX holds to 127.0.0.1:<port>, sampled inside the
+        namespace until MTA-RX's queue is empty or `seconds` pass.
+
+        MTA-RX connects from 127.0.0.1; amavisd-new's healthcheck connects from 127.0.0.2,
+        so it is not counted. (`ss -p` cannot name sendmail's processes: they changed
+        user, which hides their sockets without CAP_SYS_PTRACE.) One exec that loops
+        inside the container: an exec per sample would be too slow to see a burst.
+        """
+        script = (
+            f"end=$(( $(date +%s) + {int(seconds)} )); "
+            f"while [ $(date +%s) -lt $end ]; do "
+            f"ss -Htn state established '( dport = :{port} and src 127.0.0.1 )' | wc -l; "
+            f"ls {self._directory} | grep -q '^qf' || break; "
+            f"sleep {interval}; done"
+        )
+        return [int(n) for n in self._containers.exec("rx", ["bash", "-c", script]).split()]

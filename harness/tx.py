@@ -1,0 +1,74 @@
+"""MTA-TX as the tests see it (`stack.tx`): its queue and the local mailboxes it
+delivers to (/var/mail/<user>, mbox files written by mail.local)."""
+
+import re
+import tempfile
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from mailbox import mbox
+
+from harness.containers import Containers
+from harness.poll import poll_until
+from harness.queues import Sendmail
+
+__all__ = ["MtaTx"]
+
+_BRACKETED = re.compile(r"<([^<>]*)>")
+# Per user: "<user> <size> <count>\n", then the mailbox's last <count> bytes (those past
+# the offset; all of it if it shrank). Run with "user=offset" arguments.
+_READ_MAILBOXES = (
+    'for spec; do user=${spec%%=*}; offset=${spec#*=}; box=/var/mail/$user; size=0; '
+    '[ -f "$box" ] && size=$(stat -c %s "$box"); [ "$size" -lt "$offset" ] && offset=0; '
+    'printf "%s %s %s\\n" "$user" "$size" $((size - offset)); '
+    '[ "$size" -gt "$offset" ] && tail -c +$((offset + 1)) "$box" | head -c $((size - offset)); done; true'
+)
+
+
+def _has_message_id(message: EmailMessage, message_id: str) -> bool:
+    """Whether the message's Message-ID is exactly `message_id` (given without the angle
+    brackets): a substring test would also match a longer ID that contains it."""
+    found = _BRACKETED.search(str(message["Message-ID"] or ""))
+    return found is not None and found.group(1) == message_id
+
+
+class MtaTx(Sendmail):
+    def __init__(self, containers: Containers) -> None:
+        super().__init__(containers, "tx", mailq=["mailq"], directory="/var/spool/mqueue")
+
+    def mailbox(self, user: str) -> list[EmailMessage]:
+        """The messages in MTA-TX's /var/mail/<user>, oldest first."""
+        # No mailbox yet (nothing delivered) reads as empty; an unreadable one raises.
+        raw = self._containers.exec_bytes("tx", ["sh", "-c", '[ ! -e "$1" ] || cat "$1"', "sh", f"/var/mail/{user}"])
+        with tempfile.NamedTemporaryFile(suffix=".mbox") as copy:
+            copy.write(raw)
+            copy.flush()
+            box = mbox(copy.name, create=False)
+            try:
+                return [message_from_bytes(m.as_bytes(), policy=default_policy) for m in box]  # type: ignore[misc]
+            finally:
+                box.close()
+
+    def copies(self, user: str, message_id: str) -> list[EmailMessage]:
+        """The messages in the user's mailbox whose Message-ID is `message_id` (without
+        angle brackets): one when delivered once, none when not (yet)."""
+        return [m for m in self.mailbox(user) if _has_message_id(m, message_id)]
+
+    def wait_for_mailbox(self, user: str, message_id: str, *, timeout: float = 60) -> EmailMessage:
+        """The message with this Message-ID once it is in the user's mailbox."""
+        return poll_until(lambda: next(iter(self.copies(user, message_id)), None), timeout=timeout,
+                          what=f"<{message_id}> in {user}'s mailbox", interval=0.5,
+                          evidence=lambda: self._containers.trail(message_id))
+
+    def read_mailboxes(self, offsets: dict[str, int]) -> dict[str, tuple[int, bytes]]:
+        """For each user, the size of /var/mail/<user> and its bytes from the given offset
+        (from 0 if the mailbox shrank): one exec for all, so it can be polled under load."""
+        users = [f"{user}={offset}" for user, offset in offsets.items()]
+        raw = self._containers.exec_bytes("tx", ["sh", "-c", _READ_MAILBOXES, "sh", *users])
+        boxes, position = {}, 0
+        while position < len(raw):
+            end = raw.index(b"\n", position)
+            user, size, count = raw[position:end].decode().split()
+            position = end + 1 + int(count)
+            boxes[user] = (int(size), raw[end + 1:position])
+        return boxes
