@@ -7,6 +7,7 @@
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
+#   TEST_CHAINS=4          make test: pytest-xdist workers, each with a chain of its own (1: one chain)
 #   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity*)
 #   EXPERIMENT_WORKERS=3   worker count of capacity-tmpfs and capacity-runners (the knee here)
 #   CLIFF_WORKERS=8 CLIFF_MEMORY=300m  capacity-memory: that many workers in that much memory
@@ -36,6 +37,11 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 # reports/junit.xml + summary.md; the others junit-<REPORT>.xml + summary-<REPORT>.md
 # (quick, faults, unit, example-<folder>).
 REPORT ?=
+# make test runs its tests on several chains at once (pytest-xdist; the tests mostly wait on
+# the chain, so on 2 cores 4 chains finish sooner than one). The capacity-sweep tests, which
+# start chains of their own, each get a worker (xdist_group); the rest are spread over all.
+TEST_CHAINS ?= 4
+PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist loadgroup)
 REPORT_ARGS = --junitxml=reports/junit$(if $(REPORT),-$(REPORT)).xml -o junit_suite_name=testbed$(if $(REPORT),-$(REPORT))
 
 .PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns accept-rate bench clean clean-images
@@ -87,7 +93,7 @@ logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
-	$(VENV)/bin/pytest -m "not faults" $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not faults" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
@@ -98,8 +104,8 @@ test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under
 	$(VENV)/bin/pytest -m faults $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-examples: $(VENV)/.installed ## The policy features the sample leaves off, on config/examples; broken-size must fail lint
-	$(MAKE) test CONFIG=config/examples/partial-filtering REPORT=example-partial-filtering PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
-	$(MAKE) test CONFIG=config/examples/dns-world REPORT=example-dns-world PYTEST_ARGS="tests/test_dns.py"
+	$(MAKE) test CONFIG=config/examples/partial-filtering REPORT=example-partial-filtering TEST_CHAINS=1 PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
+	$(MAKE) test CONFIG=config/examples/dns-world REPORT=example-dns-world TEST_CHAINS=1 PYTEST_ARGS="tests/test_dns.py"
 	@if $(MAKE) lint-config CONFIG=config/examples/broken-size >.build/broken-size.log 2>&1; then \
 	  echo "config/examples/broken-size passed lint; it must not" >&2; exit 1; fi
 	@grep -q "confMAX_MESSAGE_SIZE is 20971520" .build/broken-size.log && echo "broken-size: refused by lint, as it must be"

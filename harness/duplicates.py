@@ -12,18 +12,19 @@ from collections.abc import Mapping, Set
 __all__ = ["duplicate_cause"]
 
 def duplicate_cause(logs: Mapping[str, str], message_id: str, touches: Set[str]) -> str:
-    """Where a message was sent twice, from the daemons' logs: the hop that logged it twice,
-    and MTA-RX's deferral reason if it logged one (it gave up on a hop that had in fact
-    passed the message on). Explained only if the fault broke a process at that hop;
-    otherwise, or if no hop logged it twice, "unexplained"."""
+    """Where a message was sent twice, from the daemons' logs (service -> text): the first hop
+    that logged it twice names the sender that sent it again, and MTA-RX's deferral reason,
+    if it logged one, says why. A resend is explained only if the fault broke that sender or
+    a daemon after it (a sender resends when the hop after it, or any later one, fails before
+    the acknowledgement gets back); otherwise, or if no hop logged it twice, "unexplained"."""
     quoted = re.escape(message_id)
     passes = len(re.findall(rf"(?:Passed|Blocked) .*Message-ID: <{quoted}>", logs["amavis"]))
     received_by_tx = len(re.findall(rf"sm-mta-tx\[\d+\]: \w+: from=.*msgid=<{quoted}>", logs["tx"]))
     rx_ids = re.findall(rf"sm-mta-rx\[\d+\]: (\w+): from=.*msgid=<{quoted}>", logs["rx"])
     deferred = [r for qid in rx_ids for r in re.findall(rf"{qid}: .*stat=Deferred: (.*)", logs["rx"])]
     if passes >= 2:
-        hop, breakers = "MTA-RX sent it to amavisd-new again", {"rx", "amavis"}
-    elif received_by_tx >= 2:
+        hop, breakers = "MTA-RX sent it to amavisd-new again", {"rx", "amavis", "tx"}
+    elif received_by_tx >= 2:  # one pass logged: the first amavisd-new child died before logging it
         hop, breakers = "amavisd-new sent it to MTA-TX again", {"amavis", "tx"}
     elif received_by_tx == 1:
         hop, breakers = "MTA-TX delivered it again", {"tx"}
