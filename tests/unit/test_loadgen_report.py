@@ -6,7 +6,8 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from loadgen.report import COLUMNS, Point, combine, write_report
+from loadgen.points import COLUMNS, Point, combine
+from loadgen.report import write_report
 
 
 def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",

@@ -2,7 +2,8 @@
 
 import pytest
 
-from loadgen.sweep import SweepSettings, Variant
+from loadgen.sweep import SweepSettings
+from loadgen.variants import Variant
 
 
 def test_variants_parse_to_the_chain_they_describe() -> None:
