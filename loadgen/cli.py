@@ -6,8 +6,11 @@ Every option has an environment variable twin (LOADGEN_<OPTION>), and a default.
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from loadgen.commands import cmd_accept, cmd_bench, cmd_report, cmd_run, console
+from loadgen.counts import CountError, parse_runners, parse_workers
 from loadgen.sweep_command import cmd_sweep
 
 
@@ -15,24 +18,27 @@ def _env_name(name: str) -> str:
     return f"LOADGEN_{name.upper().replace('-', '_')}"
 
 
-def _env(name: str, default: object) -> str:
-    return os.environ.get(_env_name(name), str(default))
-
-
-def _add(parser: argparse.ArgumentParser, name: str, default: object, kind: type, help_text: str) -> None:
-    env_name = _env_name(name)
-    parser.add_argument(f"--{name}", type=kind, default=kind(_env(name, default)),
-                        help=f"{help_text} (default {default}; env {env_name})")
-
-
-def _workers(text: str) -> list[int]:
+def _default(name: str, default: object, kind: Callable[[str], Any]) -> Any:
+    """The option's default, or its environment twin's value, checked as the option is."""
+    text = os.environ.get(_env_name(name), str(default))
     try:
-        counts = [int(part) for part in text.replace(",", " ").split()]
+        return kind(text)
+    except CountError as bad:
+        raise ValueError(f"{_env_name(name)}: {bad}") from None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"worker counts must be integers, got {text!r}") from None
-    if not counts or min(counts) < 1 or max(counts) > 100:
-        raise argparse.ArgumentTypeError(f"worker counts must be between 1 and 100, got {text!r}")
-    return counts
+        raise ValueError(f"{_env_name(name)}: expected {getattr(kind, '__name__', 'a value')}, got {text!r}") from None
+
+
+def _add(parser: argparse.ArgumentParser, name: str, default: object, kind: Callable[[str], Any],
+         help_text: str) -> None:
+    parser.add_argument(f"--{name}", type=kind, default=_default(name, default, kind),
+                        help=f"{help_text} (default {default}; env {_env_name(name)})")
+
+
+def _runners_flag(text: str) -> str:
+    """--queue-runners: 0 (R equals the workers) or a rule of runners=. ("": argparse
+    passes the default through here too.)"""
+    return "" if text.strip() in ("", "0") else parse_runners(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -65,9 +71,10 @@ def parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="capacity sweep: a fresh chain per worker count")
     common(sweep)
-    sweep.add_argument("--workers", type=_workers, default=_workers(_env("workers", "1 2 3 5 8")),
+    sweep.add_argument("--workers", type=parse_workers, default=_default("workers", "1 2 3 5 8", parse_workers),
                        help="worker counts ($max_servers = R), e.g. '1 2 3 5' (env LOADGEN_WORKERS)")
-    _add(sweep, "queue-runners", 0, int, "fixed R for every point (0: R equals the workers)")
+    _add(sweep, "queue-runners", 0, _runners_flag, "R for every point: N, or Nx for N times the workers, as "
+         "variant option runners= (0: R equals the workers)")
     _add(sweep, "batch", 5.0, float, "seconds per batch of the steady window (one throughput sample each)")
     _add(sweep, "precision", 0.05, float, "stop a point once its 95%% interval's half-width is this share of the mean")
     _add(sweep, "enough", 0.10, float, "... or this share, once --patience seconds have passed")

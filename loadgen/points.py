@@ -17,7 +17,6 @@ class Point:
 
     workers: int  # amavisd-new's $max_servers
     queue_runners: int  # MTA-RX's R=
-    max_servers: int
     variant: str  # "shipped", or how the chain differed (loadgen.variants.Variant)
     repeat: int  # 1, 2, ... with --repeats; 0 in a row that merges the repeats (combine)
     # Saturated: the chain's capacity, from consecutive batches of the steady window.

@@ -40,7 +40,8 @@ def read_report(directory: Path) -> tuple[list[Point], dict[str, object]]:
     """The points and the meta of a sweep's points.json, to write its report again."""
     try:
         document = json.loads((directory / "points.json").read_text())
-        points = [Point(**row) for row in document["points"]]
+        # max_servers: a column of earlier versions, always equal to workers
+        points = [Point(**{k: v for k, v in row.items() if k != "max_servers"}) for row in document["points"]]
     except (OSError, ValueError, KeyError, TypeError) as bad:
         raise ValueError(f"{directory / 'points.json'} is not a sweep report of this version: {bad}") from None
     return points, document["meta"]

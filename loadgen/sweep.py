@@ -186,7 +186,7 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     growth = common.backlog_growth(middle, common_end)
     legs = breakdown((m for m in common.scheduled if m in remote), common.accepted, common.first_arrival(), timings)
     return Point(
-        workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
+        workers=workers, queue_runners=variant.queue_runners(workers), variant=variant.label,
         repeat=1,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
         batches=len(window.rates), stopped_by=window.reason,

@@ -22,10 +22,9 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     """--variants, or the one variant the shorthand flags describe."""
     if args.variants:
         return [Variant.parse(text) for text in args.variants.split(",")]
-    runners = str(args.queue_runners) if args.queue_runners else ""
     latency = Variant.parse(f"dns={args.dns_latency}").dns_latency if args.dns_latency else ""
     return [Variant(spamassassin=not args.no_spamassassin, clamav=not args.no_clamav, tmpfs=args.tmpfs,
-                    amavis_memory=args.amavis_memory, runners=runners, sa_network=args.sa_network,
+                    amavis_memory=args.amavis_memory, runners=args.queue_runners, sa_network=args.sa_network,
                     dns_latency=latency)]
 
 
@@ -35,6 +34,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 28.0), 20, 15.0
         args.warmup, args.bench_messages = min(args.warmup, 3.0), 0
     variants = _variants(args)
+    for variant in variants:  # R of every point, so one that cannot be starts no chain
+        for workers in args.workers:
+            variant.queue_runners(workers)
     if not 1 <= args.repeats <= 20:
         raise ValueError(f"--repeats must be between 1 and 20, got {args.repeats}")
     settings = SweepSettings(warmup=args.warmup, batch=args.batch, cap=args.cap, precision=args.precision,

@@ -4,6 +4,9 @@ the compose variables that make it so."""
 import re
 from dataclasses import dataclass, replace
 
+from loadgen import counts
+from loadgen.counts import CountError, parse_runners
+
 __all__ = ["Variant"]
 
 
@@ -18,7 +21,7 @@ class Variant:
     clamav: bool = True
     tmpfs: bool = False  # amavisd-new's work directory on tmpfs
     amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
-    runners: str = ""  # "": R = $max_servers, as the document advises
+    runners: str = ""  # R's rule (loadgen.counts.parse_runners); "": R = $max_servers, as the document advises
     sa_network: bool = False  # SpamAssassin's network tests on; False: as the configuration has them
     dns_latency: str = ""  # e.g. "200ms": the testbed's DNS answers that much later; "": at once
 
@@ -37,8 +40,11 @@ class Variant:
                 variant = replace(variant, dns_latency="" if re.fullmatch(r"0+(ms|s)?", value) else value)
             elif name == "memory" and re.fullmatch(r"\d+[kmg]?", value):
                 variant = replace(variant, amavis_memory=value)
-            elif name == "runners" and re.fullmatch(r"\d+x?", value) and value not in ("0", "0x"):
-                variant = replace(variant, runners=value)
+            elif name == "runners":
+                try:
+                    variant = replace(variant, runners=parse_runners(value))
+                except CountError as bad:
+                    raise CountError(f"variant option {option!r}: {bad}") from None
             else:
                 raise ValueError(f"unknown variant option {option!r} in {text!r}: use shipped, tmpfs, no-sa, "
                                  "no-clamav, memory=<size> (e.g. 700m), runners=<N> or runners=<N>x, sa-network, "
@@ -58,11 +64,12 @@ class Variant:
         return "+".join(parts) or "shipped"
 
     def queue_runners(self, workers: int) -> int:
-        if not self.runners:
-            return workers
-        return workers * int(self.runners[:-1]) if self.runners.endswith("x") else int(self.runners)
+        """R= of MTA-RX at `workers` amavisd-new workers."""
+        return counts.queue_runners(self.runners, workers)
 
     def env(self, workers: int) -> dict[str, str]:
+        """The compose variables of a chain with `workers` amavisd-new workers: the one
+        place the Python names meet those of compose.yaml and the images."""
         return {"RX_QUEUE_RUNNERS": str(self.queue_runners(workers)), "AMAVIS_MAX_SERVERS": str(workers),
                 "AMAVIS_SPAM_CHECKS": "1" if self.spamassassin else "0",
                 "AMAVIS_VIRUS_CHECKS": "1" if self.clamav else "0", "AMAVIS_MEM_LIMIT": self.amavis_memory,
