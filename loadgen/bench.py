@@ -17,8 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosmtplib
-
+from harness.smtp import connect
 from loadgen.wire import on_the_wire, send_one
 
 __all__ = ["BenchResult", "postfix_env", "postfix_tools", "run_bench"]
@@ -70,13 +69,10 @@ async def _blast(port: int, count: int, sessions: int, wire: bytes) -> None:
     remaining = [count]
 
     async def session() -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
-        await client.connect()
-        while remaining[0] > 0:
-            remaining[0] -= 1
-            await send_one(client, SENDER, RECIPIENT, wire)
-        with contextlib.suppress(aiosmtplib.SMTPException):
-            await client.quit()
+        async with connect(port, timeout=60) as client:
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                await send_one(client, SENDER, RECIPIENT, wire)
 
     await asyncio.gather(*(session() for _ in range(sessions)))
 

@@ -4,7 +4,7 @@ and where the time goes (a stacked bar per worker count)."""
 from pathlib import Path
 
 from loadgen.breakdown import LEG_NAMES, LEGS
-from loadgen.report import Point, variants
+from loadgen.points import Point, variants
 
 __all__ = ["draw"]
 

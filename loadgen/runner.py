@@ -8,14 +8,12 @@ Three ways to offer load:
 """
 
 import asyncio
-import contextlib
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiosmtplib
-
+from harness.smtp import Client, SMTPException, SMTPResponseException, close, open_client
 from loadgen.arrivals import Arrivals, MailboxWatcher, SinkWatcher
 from loadgen.delivery import Delivery
 from loadgen.matching import Matched, match
@@ -96,20 +94,15 @@ class RunResult:
 async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, float] | None]", result: RunResult,
                   on_accept: Callable[[Planned], None]) -> None:
     """One SMTP session, reused for many messages; reconnects after an error."""
-    client: aiosmtplib.SMTP | None = None
+    client: Client | None = None
     while (item := await queue.get()) is not None:
         planned, due = item
         if result.mode == "open" and time.time() - due > LATE_AFTER:
             result.late += 1
         try:
             if client is None or not client.is_connected:
-                client = aiosmtplib.SMTP(hostname="127.0.0.1", port=injection.port, start_tls=False,
-                                         validate_certs=False, timeout=120)
-                await client.connect()
-                if injection.starttls:
-                    await client.starttls()
-                if injection.login:
-                    await client.login(*injection.login)
+                client = await open_client(injection.port, timeout=120, starttls=injection.starttls,
+                                           login=injection.login)
             result.sent += 1
             await send_one(client, planned.sender, planned.recipient, planned.wire)
             result.tally.accepted += 1
@@ -117,14 +110,13 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
             if planned.expect_delivery:
                 result.scheduled[planned.delivery] = due
             on_accept(planned)
-        except aiosmtplib.SMTPResponseException as refused:
+        except SMTPResponseException as refused:
             result.tally.refused(refused.code)
-        except (aiosmtplib.SMTPException, OSError) as failed:
+        except (SMTPException, OSError) as failed:
             result.tally.refused(type(failed).__name__)
             client = None
     if client is not None:
-        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-            await client.quit()
+        await close(client)
 
 
 def _split_sessions(plan: list[Planned], sessions: int) -> dict[str, int]:

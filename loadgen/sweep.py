@@ -10,7 +10,6 @@
 """
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -21,12 +20,13 @@ from harness.cgroups import CgroupSample, host_busy_seconds
 from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.breakdown import LEGS, AmavisTiming, breakdown, parse_timings
-from loadgen.report import Point
+from loadgen.points import Point
 from loadgen.runner import RunResult, injections, run_load
 from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
+from loadgen.variants import Variant
 from loadgen.workload import Planned
 
-__all__ = ["MEASURED", "SweepSettings", "Variant", "measure_point", "timestamp"]
+__all__ = ["MEASURED", "SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]
 
 MEASURED = ("rx", "amavis", "clamd", "tx")
 MIB = 1024 * 1024
@@ -40,68 +40,6 @@ LATE_SHARE = 0.05
 # A drain ends early when nothing has arrived for this long: a chain that has stopped
 # delivering (amavisd-new killed over and over) is measured, not waited for.
 STALL = 45.0
-
-
-@dataclass(frozen=True)
-class Variant:
-    """How the chain differs from the configuration as shipped, for one sweep point.
-    Written as options joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=1g,
-    runners=2x (R twice $max_servers) or runners=N (a fixed R), sa-network (SpamAssassin's
-    network tests on), dns=200ms (every DNS answer that much later)."""
-
-    spamassassin: bool = True
-    clamav: bool = True
-    tmpfs: bool = False  # amavisd-new's work directory on tmpfs
-    amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
-    runners: str = ""  # "": R = $max_servers, as the document advises
-    sa_network: bool = False  # SpamAssassin's network tests on; False: as the configuration has them
-    dns_latency: str = ""  # e.g. "200ms": the testbed's DNS answers that much later; "": at once
-
-    @classmethod
-    def parse(cls, text: str) -> "Variant":
-        variant = cls()
-        for option in filter(None, (part.strip() for part in text.split("+"))):
-            name, _, value = option.partition("=")
-            if option == "shipped":
-                continue
-            if option in ("tmpfs", "no-sa", "no-clamav", "sa-network"):
-                variant = replace(variant, **{"tmpfs": {"tmpfs": True}, "no-sa": {"spamassassin": False},
-                                              "no-clamav": {"clamav": False},
-                                              "sa-network": {"sa_network": True}}[option])
-            elif name == "dns" and re.fullmatch(r"\d+(ms|s)?", value):
-                variant = replace(variant, dns_latency="" if re.fullmatch(r"0+(ms|s)?", value) else value)
-            elif name == "memory" and re.fullmatch(r"\d+[kmg]?", value):
-                variant = replace(variant, amavis_memory=value)
-            elif name == "runners" and re.fullmatch(r"\d+x?", value) and value not in ("0", "0x"):
-                variant = replace(variant, runners=value)
-            else:
-                raise ValueError(f"unknown variant option {option!r} in {text!r}: use shipped, tmpfs, no-sa, "
-                                 "no-clamav, memory=<size> (e.g. 700m), runners=<N> or runners=<N>x, sa-network, "
-                                 "dns=<latency> (e.g. 200ms)")
-        return variant
-
-    @property
-    def label(self) -> str:
-        parts = [name for name, on in (("no-sa", not self.spamassassin), ("no-clamav", not self.clamav),
-                                       ("tmpfs", self.tmpfs), ("sa-network", self.sa_network)) if on]
-        if self.dns_latency:
-            parts.append(f"dns={self.dns_latency}")
-        if self.amavis_memory != "0":
-            parts.append(f"memory={self.amavis_memory}")
-        if self.runners:
-            parts.append(f"runners={self.runners}")
-        return "+".join(parts) or "shipped"
-
-    def queue_runners(self, workers: int) -> int:
-        if not self.runners:
-            return workers
-        return workers * int(self.runners[:-1]) if self.runners.endswith("x") else int(self.runners)
-
-    def env(self, workers: int) -> dict[str, str]:
-        return {"RX_QUEUE_RUNNERS": str(self.queue_runners(workers)), "AMAVIS_MAX_SERVERS": str(workers),
-                "AMAVIS_SPAM_CHECKS": "1" if self.spamassassin else "0",
-                "AMAVIS_VIRUS_CHECKS": "1" if self.clamav else "0", "AMAVIS_MEM_LIMIT": self.amavis_memory,
-                "AMAVIS_SA_NETWORK": "1" if self.sa_network else "", "DNS_LATENCY": self.dns_latency or "0"}
 
 
 @dataclass(frozen=True)
@@ -250,7 +188,7 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     to_remote = (d.message_id for d in common.scheduled if d.message_id in remote)
     legs = breakdown(to_remote, common.accepted, first, timings)
     return Point(
-        workers=workers, queue_runners=variant.queue_runners(workers), max_servers=workers, variant=variant.label,
+        workers=workers, queue_runners=variant.queue_runners(workers), variant=variant.label,
         repeat=1,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
         batches=len(window.rates), stopped_by=window.reason,

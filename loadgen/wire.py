@@ -1,9 +1,10 @@
 """SMTP as the load generator speaks it: messages prepared for DATA before the clock
-starts, and one transaction with as little work per message as aiosmtplib allows."""
+starts, and one transaction with as little work per message as aiosmtplib allows, on a
+session from the harness's client layer (harness.smtp.open_client)."""
 
 import re
 
-import aiosmtplib
+from harness.smtp import Client, SMTPResponseException, SMTPServerDisconnected, SMTPStatus
 
 __all__ = ["on_the_wire", "send_one"]
 
@@ -21,22 +22,25 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-async def send_one(client: aiosmtplib.SMTP, sender: str, recipient: str, wire: bytes) -> None:
-    """One transaction on an open session, `wire` from on_the_wire(). Each command goes
-    straight to aiosmtplib's protocol (write, then read its reply): sendmail() would parse
-    every address with the email package, and data() would re-quote the message, together
-    most of the sender's CPU in `loadgen bench`."""
-    if client.last_ehlo_response is None:
-        await client.ehlo()
+_OK = (SMTPStatus.completed,)
+_RCPT_OK = (SMTPStatus.completed, SMTPStatus.will_forward)
+_DATA_OK = (SMTPStatus.start_input,)
+
+
+async def send_one(client: Client, sender: str, recipient: str, wire: bytes) -> None:
+    """One transaction on a session of harness.smtp.open_client (greeted already), `wire`
+    from on_the_wire(). Each command goes straight to aiosmtplib's protocol (write, then
+    read its reply): sendmail() would parse every address with the email package, and
+    data() would re-quote the message, together most of the sender's CPU in `loadgen bench`."""
     protocol, timeout = client.protocol, client.timeout
     if protocol is None:
-        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-    for command, expected in ((f"MAIL FROM:<{sender}>\r\n".encode(), (250,)),
-                              (f"RCPT TO:<{recipient}>\r\n".encode(), (250, 251)), (b"DATA\r\n", (354,)),
-                              (wire, (250,))):
+        raise SMTPServerDisconnected("Connection lost")
+    for command, expected in ((f"MAIL FROM:<{sender}>\r\n".encode(), _OK),
+                              (f"RCPT TO:<{recipient}>\r\n".encode(), _RCPT_OK), (b"DATA\r\n", _DATA_OK),
+                              (wire, _OK)):
         protocol.write(command)
         reply = await protocol.read_response(timeout=timeout)
         if reply.code not in expected:
             if command is not wire:  # mid-transaction: end it so the session can go on
                 await client.rset()
-            raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+            raise SMTPResponseException(reply.code, reply.message)

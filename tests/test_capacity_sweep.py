@@ -10,7 +10,8 @@ import pytest
 
 from harness import Stack
 from loadgen.cli import main
-from loadgen.sweep import SweepSettings, Variant, at_common_rate, saturate
+from loadgen.sweep import SweepSettings, at_common_rate, saturate
+from loadgen.variants import Variant
 from loadgen.workload import Workload, pregenerate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]

@@ -17,7 +17,7 @@ from harness import SmtpResult, Stack, make_message, message_id_of, send_message
 from harness.dns import HOST_NOT_FOUND, client_address, delist, forward_lookup, list_in_dnsbl, reverse_lookups
 from harness.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
 from harness.raw_smtp import RawSession
-from harness.smtp import read_banner_async
+from harness.smtp import SMTPStatus, read_banner_async
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -79,7 +79,7 @@ async def _banner_waits(port: int, count: int, parallel: int) -> list[float]:
         async with gate:
             start = time.monotonic()
             banner = await read_banner_async(port=port, timeout=30)
-            assert banner.code == 220, banner
+            assert banner.code == SMTPStatus.ready, banner
             return time.monotonic() - start
 
     return await asyncio.gather(*(one() for _ in range(count)))
@@ -196,6 +196,7 @@ def test_rx_refuses_a_client_listed_in_its_dnsbl_and_takes_it_once_delisted(stac
     refusals = [reply for reply in (listed.mail, *listed.rcpts.values()) if reply]
     assert not listed.accepted, evidence
     # sendmail's own text, and the example's: "... listed at <zone>"
-    assert any(r.code == 550 and f"listed at {zone}" in r.text for r in refusals), evidence
+    assert any(r.code == SMTPStatus.mailbox_does_not_exist and f"listed at {zone}" in r.text
+               for r in refusals), evidence
     for msgid in (before_id, after_id):
         stack.tx.wait_for_mailbox("dave", msgid)

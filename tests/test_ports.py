@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from harness import Stack
-from harness.smtp import read_banner
+from harness.smtp import SMTPStatus, read_banner
 
 pytestmark = pytest.mark.chain
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.chain
 @pytest.mark.parametrize("port_name", ["smtp_port", "submission_port"])
 def test_mta_rx_greets_with_a_220_banner_that_names_mta_rx(stack: Stack, port_name: str) -> None:
     banner = read_banner(port=getattr(stack, port_name))
-    assert banner.code == 220, banner
+    assert banner.code == SMTPStatus.ready, banner
     assert "MTA-RX" in banner.text, banner
 
 

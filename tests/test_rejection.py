@@ -2,11 +2,10 @@
 
 import asyncio
 
-import aiosmtplib
 import pytest
 
 from harness import SmtpResult, Stack, make_message, message_id_of, send_message
-from harness.codes import S550_MAILBOX_UNAVAILABLE, S552_SIZE_EXCEEDED
+from harness.smtp import SMTPStatus, connect
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -34,7 +33,7 @@ def test_relaying_to_a_foreign_domain_for_an_outside_client_is_refused_with_550_
     rcpt = f"victim@{REMOTE_DOMAIN}"
     result = send_from_outside(stack, rcpt)
     reply = result.rcpts[rcpt]
-    assert reply.code == S550_MAILBOX_UNAVAILABLE and reply.text.startswith("5.7.1"), result
+    assert reply.code == SMTPStatus.mailbox_does_not_exist and reply.text.startswith("5.7.1"), result
     assert result.data is None, result
 
 
@@ -46,7 +45,7 @@ def test_a_message_announced_over_the_size_limit_is_refused_at_mail_from_with_55
     rcpt = f"alice@{LOCAL_DOMAIN}"
     result = send_message(make_message(sender=OUTSIDE_SENDER, to=rcpt), port=stack.smtp_port,
                           mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt], mail_options=[f"SIZE={MAX_MESSAGE_SIZE + 1}"])
-    assert result.mail is not None and result.mail.code == S552_SIZE_EXCEEDED, result
+    assert result.mail is not None and result.mail.code == SMTPStatus.storage_exceeded, result
     assert result.data is None, result
 
 
@@ -58,8 +57,8 @@ def test_a_message_over_the_size_limit_without_size_is_refused_after_data_with_5
     lines = MAX_MESSAGE_SIZE // 77 + 100
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, body=("y" * 76 + "\n") * lines, tag="oversize")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
-    assert result.rcpts[rcpt].code == 250, result
-    assert result.data is not None and result.data.code == S552_SIZE_EXCEEDED, result
+    assert result.rcpts[rcpt].code == SMTPStatus.completed, result
+    assert result.data is not None and result.data.code == SMTPStatus.storage_exceeded, result
     assert not [e for e in stack.rx.queue() if e.sender == OUTSIDE_SENDER and e.size > MAX_MESSAGE_SIZE], result
 
 
@@ -68,16 +67,13 @@ def test_syntax_errors_in_mail_from_and_rcpt_to_get_5xx_and_the_session_goes_on(
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="after-syntax-errors")
 
     async def session() -> list[tuple[str, int]]:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=stack.smtp_port, start_tls=False)
-        await client.connect()
-        await client.ehlo()
         replies = []
-        for verb, argument in [("MAIL", "FROM:<<broken@@address>"), ("MAIL", f"FROM:<{OUTSIDE_SENDER}>"),
-                               ("RCPT", "TO:<unbalanced@testbed.example"), ("RCPT", f"TO:<{rcpt}>")]:
-            response = await client.execute_command(verb.encode(), argument.encode())
-            replies.append((f"{verb} {argument}", response.code))
-        replies.append(("DATA", (await client.data(message.as_bytes())).code))
-        await client.quit()
+        async with connect(stack.smtp_port) as client:
+            for verb, argument in [("MAIL", "FROM:<<broken@@address>"), ("MAIL", f"FROM:<{OUTSIDE_SENDER}>"),
+                                   ("RCPT", "TO:<unbalanced@testbed.example"), ("RCPT", f"TO:<{rcpt}>")]:
+                response = await client.execute_command(verb.encode(), argument.encode())
+                replies.append((f"{verb} {argument}", response.code))
+            replies.append(("DATA", (await client.data(message.as_bytes())).code))
         return replies
 
     replies = asyncio.run(session())

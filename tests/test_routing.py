@@ -7,6 +7,7 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.payloads import GTUBE
+from harness.smtp import SMTPStatus
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -60,7 +61,7 @@ def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_o
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[local, remote, unknown])
     code, enhanced = POLICY.users.unknown_reply.split()
     assert result.rcpts[unknown].code == int(code) and result.rcpts[unknown].text.startswith(enhanced), result
-    assert result.rcpts[local].code == result.rcpts[remote].code == 250, result
+    assert result.rcpts[local].code == result.rcpts[remote].code == SMTPStatus.completed, result
     assert result.accepted, result
     msgid = message_id_of(message)
 

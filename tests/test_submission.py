@@ -1,11 +1,9 @@
 """Submission on port 587 (RFC 6409): STARTTLS first, then AUTH; authenticated clients relay."""
 
-import aiosmtplib
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
-from harness.codes import S550_MAILBOX_UNAVAILABLE
-from harness.smtp import ehlo_keywords
+from harness.smtp import SMTPAuthenticationError, SMTPStatus, ehlo_keywords
 from tests.conftest import POLICY, REMOTE_DOMAIN
 
 pytestmark = pytest.mark.chain
@@ -36,11 +34,11 @@ def test_an_unauthenticated_client_may_not_relay_on_the_submission_port(stack: S
     result = send_message(make_message(sender=USER, to=rcpt), port=stack.submission_port, mail_from=USER,
                           rcpt_to=[rcpt], starttls=True)
     reply = result.rcpts[rcpt]
-    assert reply.code == S550_MAILBOX_UNAVAILABLE and reply.text.startswith("5.7.1"), result
+    assert reply.code == SMTPStatus.mailbox_does_not_exist and reply.text.startswith("5.7.1"), result
 
 
 def test_a_wrong_password_is_refused_with_535(stack: Stack) -> None:
-    with pytest.raises(aiosmtplib.SMTPAuthenticationError) as refused:
+    with pytest.raises(SMTPAuthenticationError) as refused:
         send_message(make_message(sender=USER, to=USER), port=stack.submission_port, mail_from=USER,
                      rcpt_to=[USER], starttls=True, login=(USER, "not-the-password"))
-    assert refused.value.code == 535
+    assert refused.value.code == SMTPStatus.auth_failed

@@ -33,3 +33,30 @@ def test_run_with_smtp_but_no_sink_names_the_sink_url(capsys: pytest.CaptureFixt
 def test_a_sweep_with_an_unknown_variant_says_what_is_known(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", "--variants", "shipped,ramdisk", "--bench-messages", "0"]) == 2
     assert "unknown variant option 'ramdisk'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", ["x", "0", "1,two", ""])
+def test_workers_that_are_not_positive_integers_are_refused_naming_the_option(
+    workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["sweep", "--workers", workers])
+    assert refused.value.code == 2
+    assert f"--workers: expected positive integers like 1,2,3, got {workers!r}" in capsys.readouterr().err
+
+
+def test_a_bad_environment_twin_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOADGEN_WORKERS", "x")
+    assert main(["sweep"]) == 2
+    assert "LOADGEN_WORKERS: expected positive integers like 1,2,3, got 'x'" in capsys.readouterr().err
+    monkeypatch.delenv("LOADGEN_WORKERS")
+    monkeypatch.setenv("LOADGEN_SESSIONS", "many")
+    assert main(["sweep"]) == 2
+    assert "LOADGEN_SESSIONS: expected int, got 'many'" in capsys.readouterr().err
+
+
+def test_a_runner_rule_past_what_the_images_accept_starts_no_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--workers", "1 8", "--queue-runners", "20x", "--bench-messages", "0"]) == 2
+    assert "runners=20x at 8 workers is R=160: expected at most 100" in capsys.readouterr().err

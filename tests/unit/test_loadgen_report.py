@@ -6,14 +6,15 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
-from loadgen.report import COLUMNS, Point, combine, write_report
+from loadgen.points import COLUMNS, Point, combine
+from loadgen.report import write_report
 
 
 def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",
           overloaded: bool = False) -> Point:
     values: dict[str, object] = {f.name: 0 for f in fields(Point)}
     values.update(
-        workers=workers, queue_runners=workers, max_servers=workers, variant=variant, repeat=1, throughput=rate,
+        workers=workers, queue_runners=workers, variant=variant, repeat=1, throughput=rate,
         throughput_half_width=half, batches=8, stopped_by="converged", accepted_per_s=rate,
         common_rate=1.0, common_messages=30, common_delivered_per_s=1.0, common_p50_ms=2000.0 - 100 * workers,
         common_p90_ms=3000.0, common_p99_ms=4000.0, common_max_ms=4500.0, common_overloaded=overloaded,

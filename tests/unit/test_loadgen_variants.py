@@ -2,7 +2,8 @@
 
 import pytest
 
-from loadgen.sweep import SweepSettings, Variant
+from loadgen.sweep import SweepSettings
+from loadgen.variants import Variant
 
 
 def test_variants_parse_to_the_chain_they_describe() -> None:
@@ -28,10 +29,22 @@ def test_queue_runners_follow_the_workers_unless_a_variant_says_otherwise() -> N
     assert Variant.parse("runners=2x").env(3)["RX_QUEUE_RUNNERS"] == "6"
 
 
-@pytest.mark.parametrize("text", ["tmpf", "memory=lots", "runners=0", "runners=x2", "swap", "dns=fast"])
+@pytest.mark.parametrize("text", ["tmpf", "memory=lots", "swap", "dns=fast"])
 def test_an_unknown_variant_option_is_refused_with_the_list(text: str) -> None:
     with pytest.raises(ValueError, match="use shipped, tmpfs, no-sa, no-clamav"):
         Variant.parse(text)
+
+
+@pytest.mark.parametrize("text", ["runners=0", "runners=x2", "runners=101", "runners=-3"])
+def test_a_queue_runner_count_that_cannot_be_is_refused_saying_what_would_do(text: str) -> None:
+    with pytest.raises(ValueError, match=f"variant option '{text}': expected a number of queue runners like 4 "
+                                         r"\(1 to 100\), or a multiple of the workers like 2x"):
+        Variant.parse(text)
+
+
+def test_r_past_what_the_images_accept_is_refused_before_any_chain() -> None:
+    with pytest.raises(ValueError, match="runners=20x at 8 workers is R=160: expected at most 100"):
+        Variant.parse("runners=20x").queue_runners(8)
 
 
 def test_a_cap_too_short_for_the_minimum_batches_is_refused() -> None:

@@ -1,0 +1,47 @@
+"""The counts a sweep sets on each chain: amavisd-new's workers ($max_servers, from
+--workers) and MTA-RX's queue runners (R=, from --queue-runners or the variant option
+runners=). Each is checked here, once, where it enters loadgen: the images' entrypoints
+would refuse a bad one too, but only after a chain had been started for it."""
+
+import argparse
+import re
+
+__all__ = ["MAX_COUNT", "CountError", "parse_runners", "parse_workers", "queue_runners"]
+
+# The most the images' entrypoints accept (images/common/require-count), as the policy's limits.
+MAX_COUNT = 100
+
+
+class CountError(argparse.ArgumentTypeError, ValueError):
+    """A count that does not fit. An ArgumentTypeError, so argparse shows its message as it
+    is; a ValueError, so main() reports one from an environment twin or --variants."""
+
+
+def parse_workers(text: str) -> list[int]:
+    """'1,2,3' or '1 2 3' -> [1, 2, 3]: --workers (or LOADGEN_WORKERS)."""
+    parts = text.replace(",", " ").split()
+    if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise CountError(f"expected positive integers like 1,2,3, got {text!r}")
+    if any(int(part) > MAX_COUNT for part in parts):
+        raise CountError(f"expected at most {MAX_COUNT} workers each (the images refuse more), got {text!r}")
+    return [int(part) for part in parts]
+
+
+def parse_runners(text: str) -> str:
+    """The rule for R: 'N' (a fixed R) or 'Nx' (N times the workers), normalised."""
+    match = re.fullmatch(r"(\d+)(x?)", text.strip())
+    if not match or not 1 <= int(match.group(1)) <= MAX_COUNT:
+        raise CountError(f"expected a number of queue runners like 4 (1 to {MAX_COUNT}), or a multiple of the "
+                         f"workers like 2x, got {text!r}")
+    return f"{int(match.group(1))}{match.group(2)}"
+
+
+def queue_runners(runners: str, workers: int) -> int:
+    """R at `workers` workers under a rule of parse_runners() ('': R equals the workers).
+    The sweep asks for every point before it starts one, so a rule that multiplies past
+    what the images accept stops the sweep before any chain."""
+    count = workers * int(runners[:-1]) if runners.endswith("x") else int(runners) if runners else workers
+    if count > MAX_COUNT:
+        raise CountError(f"runners={runners} at {workers} workers is R={count}: expected at most {MAX_COUNT} "
+                         "(the images refuse more)")
+    return count
