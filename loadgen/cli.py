@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import SinkClient, Stack, StackError
-from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.live import Progress
 from loadgen.report import Point, write_report
@@ -22,6 +21,7 @@ from loadgen.runner import LATE_AFTER, injections, run_load
 from loadgen.stats import mean_rate
 from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH, SweepSettings, Variant, measure_point, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
+from siteconfig.policy import current_policy
 
 console = Console(stderr=True)
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 
 from harness import Stack, StackError
 from harness.cgroups import CgroupSample, host_busy_seconds
-from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.breakdown import LEGS, AmavisTiming, breakdown, parse_timings
 from loadgen.report import Point
 from loadgen.runner import RunResult, injections, run_load
 from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
 from loadgen.workload import Planned
+from siteconfig.policy import current_policy
 
 __all__ = ["MEASURED", "SweepSettings", "Variant", "measure_point", "timestamp"]
 
