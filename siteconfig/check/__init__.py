@@ -48,7 +48,7 @@ def read_chain(tag: str) -> tuple[dict[str, CompiledCf], list[Finding]]:
         try:
             compiled[service] = read_compiled(f"{image}:{tag}", path)
         except CompiledCfError as unreadable:
-            findings.append(Finding(f"{image}:{tag}", None, f"{unreadable}; its policy checks did not run"))
+            findings.append(Finding(f"{image}:{tag}", None, f"{unreadable}; the checks of its values did not run"))
     return compiled, findings
 
 

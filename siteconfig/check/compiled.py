@@ -124,10 +124,11 @@ def parse_cf(text: str) -> CompiledCf:
 def read_compiled(image: str, path: str) -> CompiledCf:
     """The .cf at `path` in `image`, read from a fresh container (no network) and parsed."""
     try:
-        out = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "cat", image, path],
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat",
+                              image, path], capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as failed:
         raise CompiledCfError(f"cannot read {path} from {image}: {failed}") from None
     if out.returncode != 0:
-        raise CompiledCfError(f"cannot read {path} from {image}: {out.stderr.strip() or f'exit {out.returncode}'}")
+        reason = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[0]
+        raise CompiledCfError(f"cannot read {path} from {image}: {reason}")
     return parse_cf(out.stdout)

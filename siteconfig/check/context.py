@@ -109,8 +109,8 @@ class Context:
         """"policy.toml:18 says limits.max_message_size = 10485760", for a message."""
         return f"{self.policy_file}:{self.at(section, key)} says {section}.{key} = {value}"
 
-    def in_cf(self, service: str, mc_line: int | None, cf_line: int | None) -> tuple[str, int | None]:
+    def in_cf(self, service: str, mc_at: int | None, cf_at: int | None) -> tuple[str, int | None]:
         """Where a value read from the compiled .cf is set: the .mc's line when the .cf is
         made from an .mc, else the prebuilt .cf's own line (it is copied as it is)."""
         rel = self.files.cf_source(service)
-        return self.files.shown(rel), (cf_line if rel != MC[service] else mc_line)
+        return self.files.shown(rel), (cf_at if rel != MC[service] else mc_at)

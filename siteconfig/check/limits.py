@@ -68,12 +68,17 @@ def _downstream(ctx: Context) -> list[Finding]:
             findings.append(Finding(*ctx.in_cf("tx", mc_define(mc, "confMAX_MESSAGE_SIZE"), option.line),
                                     f"MTA-TX's MaxMessageSize is {cf.max_message_size}, but {says}: MTA-TX "
                                     "would refuse mail MTA-RX accepted"))
+        # One finding per setting: SMTP_MAILER_MAX sets M= of smtp, esmtp, smtp8 and dsmtp alike.
+        small: dict[tuple[str, int | None, int], list[str]] = {}
         for mailer in cf.mailers.values():
             if (service == "tx" or mailer.fields.get("P") == "[IPC]") and _below(mailer.max_size, expected):
                 macro = f"{_MAILER_MAX.get(mailer.name, mailer.name.upper())}_MAILER_MAX"
-                findings.append(Finding(*ctx.in_cf(service, mc_define(mc, macro), mailer.line),
-                                        f"{label}'s mailer {mailer.name} has M={mailer.max_size}, but {says}: "
-                                        "mail MTA-RX accepted could not leave through it"))
+                small.setdefault((*ctx.in_cf(service, mc_define(mc, macro), mailer.line), mailer.max_size),
+                                 []).append(mailer.name)
+        for (file, line, size), names in small.items():
+            mailers = f"mailer {names[0]} has" if len(names) == 1 else f"mailers {', '.join(names)} have"
+            findings.append(Finding(file, line, f"{label}'s {mailers} M={size}, but {says}: mail MTA-RX "
+                                                "accepted could not leave through it"))
     return findings
 
 

@@ -184,3 +184,12 @@ def test_a_mailer_or_mta_tx_below_the_size_limit_is_found(tmp_path: Path) -> Non
 def test_every_policy_section_the_configuration_also_states_has_its_check() -> None:
     # [capacity] is a measurement target: no configuration file states it.
     assert set(SECTION_CHECKS) | {"capacity"} == set(Policy.model_fields)
+
+
+def test_mailers_given_one_size_by_one_setting_are_one_finding(tmp_path: Path) -> None:
+    assemble(SAMPLE, tmp_path / "out")
+    rx = "".join(f"M{name},\tP=[IPC], F=mDFMuX,\n\t\tM={size}, m=10,\n"
+                 for name, size in (("smtp", 5000000), ("esmtp", 5000000), ("relay", 4000000)))
+    found = check_policy(tmp_path / "out", SAMPLE, compiled(SAMPLE_RX_CF.replace("Mesmtp", "Mold") + rx))
+    assert [f.message.split(", but")[0] for f in found] == ["MTA-RX's mailers smtp, esmtp have M=5000000",
+                                                            "MTA-RX's mailer relay has M=4000000"]
