@@ -2,7 +2,7 @@
 # `make` lists the targets. Settings (override on the command line or in the environment):
 #   CONFIG=folder          the configuration under test (default config/sample): .mc files,
 #                          maps, amavisd-new snippets, policy.toml; missing files come from
-#                          the sample (harness/configfolder.py lists the layout)
+#                          the sample (siteconfig/folder.py lists the layout)
 #   BASE=auto|pull|local   base image: official debian:trixie-slim, or built with debootstrap
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
@@ -57,13 +57,13 @@ base: prereqs ## Make the base image (pulled, or built once with debootstrap)
 	@echo "base image: $$(cat .build/base-image)"
 
 config: $(VENV)/.installed ## Assemble CONFIG over the sample; print which file came from where
-	@$(VENV)/bin/python -m harness.configfolder $(CONFIG) $(TESTBED_CONFIG)
+	@$(VENV)/bin/python -m siteconfig.folder $(CONFIG) $(TESTBED_CONFIG)
 
 build: base config ## Build the images of the chain (from CONFIG)
 	TESTBED_BASE_IMAGE=$$(cat .build/base-image) docker compose build --quiet
 
-lint-config: build ## Check CONFIG: policy.toml, m4 and sendmail's config test, amavisd-new's config, policy vs config
-	@$(VENV)/bin/python -m harness.lint
+lint-config: build ## Check CONFIG: policy.toml, m4 and sendmail's config test, amavisd-new's config, policy vs the compiled config
+	@$(VENV)/bin/python -m siteconfig.check
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@bash scripts/host-prereqs.sh --python-only
@@ -114,8 +114,8 @@ test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)
 	$(VENV)/bin/pytest tests/unit $(REPORT_ARGS) $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed ## ruff over the harness, loadgen, the tests and the sink
-	$(VENV)/bin/ruff check harness loadgen tests images/sink images/dns/world_zone.py
+lint: $(VENV)/.installed ## ruff over the harness, siteconfig, loadgen, the tests and the sink
+	$(VENV)/bin/ruff check harness siteconfig loadgen tests images/sink images/dns/world_zone.py
 
 EXPERIMENT_WORKERS ?= 3
 CLIFF_WORKERS ?= 8

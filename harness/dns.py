@@ -9,8 +9,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from harness.dnsworld import DNSBL_ZONE
 from harness.stack import Stack
+from siteconfig.dnsworld import DNSBL_ZONE
 
 __all__ = ["HOST_NOT_FOUND", "Lookup", "client_address", "delist", "forward_lookup", "list_in_dnsbl", "reverse_lookups"]
 

@@ -5,10 +5,10 @@ import threading
 from typing import Any
 
 from harness import PollTimeout, Stack, poll_until
-from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.runner import RunResult, injections, run_load
 from loadgen.workload import Planned
+from siteconfig.policy import current_policy
 
 __all__ = ["BackgroundLoad"]
 

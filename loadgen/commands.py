@@ -8,7 +8,6 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import SinkClient, Stack, StackError
-from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.live import Progress
 from loadgen.report import read_report, write_report
@@ -16,6 +15,7 @@ from loadgen.runner import LATE_AFTER, injections, run_load
 from loadgen.stats import mean_rate
 from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH
 from loadgen.workload import Mix, Workload, pregenerate
+from siteconfig.policy import current_policy
 
 __all__ = ["cmd_accept", "cmd_bench", "cmd_report", "cmd_run", "console", "workload_of"]
 

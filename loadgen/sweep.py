@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 from harness import Stack, StackError
 from harness.cgroups import CgroupSample, host_busy_seconds
-from harness.policy import current_policy
 from loadgen.arrivals import watchers_for
 from loadgen.breakdown import LEGS, AmavisTiming, breakdown, parse_timings
 from loadgen.points import Point
@@ -25,6 +24,7 @@ from loadgen.runner import RunResult, injections, run_load
 from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
 from loadgen.variants import Variant
 from loadgen.workload import Planned
+from siteconfig.policy import current_policy
 
 __all__ = ["MEASURED", "SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]
 

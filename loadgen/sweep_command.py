@@ -7,13 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness import StackError
-from harness.policy import current_policy
 from loadgen.commands import console, workload_of
 from loadgen.live import Progress
 from loadgen.report import write_report
 from loadgen.sweep import SweepSettings, measure_point, timestamp
 from loadgen.variants import Variant
 from loadgen.workload import pregenerate
+from siteconfig.policy import current_policy
 
 __all__ = ["cmd_sweep"]
 

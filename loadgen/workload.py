@@ -9,9 +9,9 @@ from statistics import NormalDist
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
-from harness.policy import REMOTE_DOMAIN, current_policy
 from loadgen.delivery import BODY_HEADER, Delivery, body_digest, body_of, body_stamp
 from loadgen.wire import on_the_wire
+from siteconfig.policy import REMOTE_DOMAIN, current_policy
 
 __all__ = ["BLOCK", "Mix", "Planned", "Workload", "pregenerate"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
-from harness.policy import REMOTE_DOMAIN, current_policy
 from harness.stack import REPO
+from siteconfig.policy import REMOTE_DOMAIN, current_policy
 from tests import run_report
 
 __all__ = ["LOCAL_DOMAIN", "OUTSIDE_SENDER", "POLICY", "REMOTE_DOMAIN", "not_applicable_unless"]

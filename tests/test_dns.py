@@ -15,9 +15,9 @@ import pytest
 
 from harness import SmtpResult, Stack, make_message, message_id_of, send_message
 from harness.dns import HOST_NOT_FOUND, client_address, delist, forward_lookup, list_in_dnsbl, reverse_lookups
-from harness.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
 from harness.raw_smtp import RawSession
 from harness.smtp import SMTPStatus, read_banner_async
+from siteconfig.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
 from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
 
 pytestmark = pytest.mark.chain

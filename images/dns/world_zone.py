@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Write the testbed's root zone: the world the policy implies (world.json, made by
-harness/dnsworld.py), the addresses Docker gave this run, and the site's own records.
+siteconfig/dnsworld.py), the addresses Docker gave this run, and the site's own records.
 
     world_zone.py CONFIG_DIR ZONE_FILE
 

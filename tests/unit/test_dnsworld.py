@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.configfolder import SAMPLE, assemble
 from harness.dns import client_address
-from harness.dnsworld import LISTED_ADDRESS, _zone_writer, sample_zone, world, write_world
-from harness.policy import PolicyError, load_policy
+from siteconfig.dnsworld import LISTED_ADDRESS, _zone_writer, sample_zone, world, write_world
+from siteconfig.folder import SAMPLE, assemble
+from siteconfig.policy import PolicyError, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "config" / "examples"

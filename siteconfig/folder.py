@@ -12,9 +12,9 @@ says which file came from where:
   spamassassin/*    clamav/*  (extra rules and signatures)
   dns/*.zone        records of your own for the testbed's DNS (e.g. DKIM keys), zone-file
                     lines with absolute names; dns/world.json is made from the policy
-  policy.toml       what the suite expects (harness/policy.py)
+  policy.toml       what the suite expects (siteconfig/policy.py)
 
-python -m harness.configfolder FOLDER INTO   assembles FOLDER over the sample into INTO.
+python -m siteconfig.folder FOLDER INTO   assembles FOLDER over the sample into INTO.
 """
 
 import shutil
@@ -22,8 +22,8 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from harness.dnsworld import write_world
-from harness.policy import PolicyError, load_policy
+from siteconfig.dnsworld import write_world
+from siteconfig.policy import PolicyError, load_policy
 
 __all__ = ["KNOWN", "SAMPLE", "assemble"]
 
@@ -64,7 +64,7 @@ def assemble(folder: Path, into: Path) -> tuple[dict[str, Path], list[str]]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m harness.configfolder FOLDER INTO", file=sys.stderr)
+        print("usage: python -m siteconfig.folder FOLDER INTO", file=sys.stderr)
         return 2
     folder, into = Path(argv[0]), Path(argv[1])
     try:
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
             source = "sample" if path.is_relative_to(SAMPLE) else "yours"
             print(f"  {source:7} {rel}")
         for rel in unused:
-            print(f"  unused  {rel}  (not a file the chain reads; see harness/configfolder.py)")
+            print(f"  unused  {rel}  (not a file the chain reads; see siteconfig/folder.py)")
     return 0
 
 

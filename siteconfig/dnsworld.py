@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-from harness.policy import REMOTE_DOMAIN, Policy
+from siteconfig.policy import REMOTE_DOMAIN, Policy
 
 __all__ = ["CHAIN_HOST", "DNSBL_ZONE", "LISTED_ADDRESS", "LISTED_URI_DOMAIN", "URIBL_ZONE", "sample_zone", "world",
            "write_world"]

@@ -1,0 +1,30 @@
+"""make lint-config: check $TESTBED_CONFIG (assembled from $TESTBED_SOURCE_CONFIG) and the
+images tagged $TESTBED_TAG; print each finding; exit status 1 when there is any."""
+
+import os
+import sys
+from pathlib import Path
+
+from siteconfig.check import check_policy, check_tools, read_chain
+from siteconfig.folder import REPO, SAMPLE
+
+
+def main() -> int:
+    assembled = REPO / os.environ.get("TESTBED_CONFIG", "config/sample")
+    source = Path(os.environ.get("TESTBED_SOURCE_CONFIG", SAMPLE))
+    tag = os.environ.get("TESTBED_TAG", "latest")
+    compiled, unreadable = read_chain(tag)
+    findings = check_policy(assembled, source, compiled) + unreadable
+    findings += check_tools(assembled, source, tag)
+    for finding in findings:
+        print(f"lint: {finding}", file=sys.stderr)
+    if findings:
+        print(f"lint: {len(findings)} problem(s) in the configuration {source}; fix them, or the policy, "
+              "and run again", file=sys.stderr)
+        return 1
+    print(f"lint: configuration {source} is consistent with its policy; m4, sendmail, BIND and amavisd-new accept it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The sendmail .cf files as compiled into the images: the values lint compares with the
+policy, and the values tests read instead of copying a number out of an .mc by hand.
+
+A small reader of the parts that matter here, not of sendmail's whole language:
+  O MaxMessageSize=10485760                     options
+  Qmqueue, P=/var/spool/mqueue-rx, R=2, F=f     queue groups
+  Mesmtp, P=[IPC], F=mDFMuXa, ..., L=990,       mailers, continued on indented lines
+          m=10, M=20000000, T=DNS/RFC822/SMTP,  (m= the messages per connection, M= the size)
+  C{R}relayed.example  CRother.example          classes given in the file (not F file classes)
+  R$-.$-.$-.$-  $: <?> $(dnsbl $4.$3.$2.$1.bl.example. $: OK $)   DNSBL lookups
+"""
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+__all__ = ["CHAIN_CFS", "RX_CF", "TX_CF", "CompiledCf", "CompiledCfError", "Definition", "Setting", "parse_cf",
+           "read_compiled"]
+
+RX_CF = "/etc/mail/sendmail-rx.cf"  # images/rx/install-config
+TX_CF = "/etc/mail/sendmail.cf"  # Dockerfile.tx
+# Service -> (image without its tag, path of the compiled .cf in it); compose.yaml's names.
+CHAIN_CFS = {"rx": ("testbed-rx", RX_CF), "tx": ("testbed-tx", TX_CF)}
+_FIELD_START = re.compile(r",\s*(?=[A-Za-z]=)")
+_DNSBL_LOOKUP = re.compile(r"\$\(e?dnsbl \$4\.\$3\.\$2\.\$1\.(\S+?)\.? \$:")
+
+
+class CompiledCfError(RuntimeError):
+    """The compiled .cf could not be read from its image."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A mailer or a queue group: its name, its `X=value` fields (case matters: m= is not
+    M=), and the line it starts on."""
+
+    name: str
+    fields: dict[str, str]
+    line: int
+
+    def number(self, key: str) -> int | None:
+        value = self.fields.get(key, "")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def max_size(self) -> int:
+        """M=: the largest message the mailer takes, in bytes (0: no limit)."""
+        return self.number("M") or 0
+
+    @property
+    def maxmsgs(self) -> int:
+        """m=: the most messages it sends over one connection (0: no limit)."""
+        return self.number("m") or 0
+
+
+@dataclass(frozen=True)
+class CompiledCf:
+    options: dict[str, Setting] = field(default_factory=dict)
+    queue_groups: dict[str, Definition] = field(default_factory=dict)
+    mailers: dict[str, Definition] = field(default_factory=dict)
+    classes: dict[str, list[Setting]] = field(default_factory=dict)
+    dnsbl_zones: list[Setting] = field(default_factory=list)
+
+    def option(self, name: str) -> str | None:
+        setting = self.options.get(name)
+        return setting.value if setting else None
+
+    @property
+    def max_message_size(self) -> int:
+        """O MaxMessageSize (0 when absent: no limit)."""
+        value = self.option("MaxMessageSize") or ""
+        return int(value) if value.isdigit() else 0
+
+    def maxmsgs(self, mailer: str) -> int:
+        """m= of a mailer (e.g. SMTP_MAILER_MAXMSGS of an .mc); KeyError if there is no such mailer."""
+        return self.mailers[mailer].maxmsgs
+
+
+def _definition(text: str, line: int) -> Definition:
+    name, _, rest = text[1:].partition(",")
+    pairs = (part.partition("=") for part in _FIELD_START.split(rest.strip().rstrip(",")) if "=" in part)
+    return Definition(name.strip(), {key.strip(): value.strip() for key, _, value in pairs}, line)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Lines with their number, a mailer's or queue group's indented continuations joined on."""
+    joined: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t") and joined and joined[-1][1][:1] in ("M", "Q"):
+            joined[-1] = (joined[-1][0], f"{joined[-1][1]} {line.strip()}")
+        else:
+            joined.append((number, line))
+    return joined
+
+
+def parse_cf(text: str) -> CompiledCf:
+    """Read the options, queue groups, mailers, classes and DNSBL zones of a .cf (the last
+    definition of a name counts, as in sendmail)."""
+    cf = CompiledCf()
+    for number, line in _logical_lines(text):
+        if line.startswith("O "):
+            name, _, value = line[2:].partition("=")
+            cf.options[name.strip()] = Setting(value.strip(), number)
+        elif line.startswith("Q") and "," in line:
+            group = _definition(line, number)
+            cf.queue_groups[group.name] = group
+        elif line.startswith("M") and "," in line:
+            mailer = _definition(line, number)
+            cf.mailers[mailer.name] = mailer
+        elif match := re.match(r"C(\{\w+\}|\w)(.*)", line):
+            name = match.group(1).strip("{}")
+            cf.classes.setdefault(name, []).extend(Setting(word, number) for word in match.group(2).split())
+        elif line.startswith("R") and (lookup := _DNSBL_LOOKUP.search(line)):
+            cf.dnsbl_zones.append(Setting(lookup.group(1), number))
+    return cf
+
+
+def read_compiled(image: str, path: str) -> CompiledCf:
+    """The .cf at `path` in `image`, read from a fresh container (no network) and parsed."""
+    try:
+        out = subprocess.run(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat",
+                              image, path], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as failed:
+        raise CompiledCfError(f"cannot read {path} from {image}: {failed}") from None
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[0]
+        raise CompiledCfError(f"cannot read {path} from {image}: {reason}")
+    return parse_cf(out.stdout)

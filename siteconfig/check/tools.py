@@ -1,0 +1,78 @@
+"""The tools' own verdicts, in the built images: m4 expands the .mc files, sendmail accepts
+the .cf files (-bt), BIND loads the zone the DNS container will serve, amavisd-new loads its
+configuration."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from siteconfig.check.compiled import CHAIN_CFS
+from siteconfig.check.context import MC, ConfigFiles, Finding
+from siteconfig.dnsworld import sample_zone
+
+__all__ = ["check_tools"]
+
+
+def _in_image(image: str, script: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a fresh container of the image, `stdin` on its standard input."""
+    attach = ["-i"] if stdin is not None else []
+    return subprocess.run(["docker", "run", "--rm", *attach, "--network", "none", "--entrypoint", "sh", image, "-c",
+                           script], input=stdin or "", capture_output=True, text=True, timeout=300)
+
+
+def _sendmail(files: ConfigFiles, tag: str) -> list[Finding]:
+    findings = []
+    for service, (name, cf) in CHAIN_CFS.items():
+        image, mc, made_from = f"{name}:{tag}", MC[service], files.shown(files.cf_source(service))
+        if files.mc(service) is not None:
+            out = _in_image(image, f"m4 /usr/share/sendmail/cf/m4/cf.m4 /etc/mail/{Path(mc).name} 2>&1 >/dev/null")
+            for line in out.stdout.splitlines():
+                match = re.search(rf"{re.escape(Path(mc).name)}:(\d+):\s*(.*)", line)
+                findings.append(Finding(files.shown(mc), int(match.group(1)) if match else None,
+                                        f"m4: {match.group(2) if match else line.strip()}"))
+        out = _in_image(image, f"sendmail -C{cf} -bt -d0.1 </dev/null 2>&1; echo exit=$?")
+        for line in out.stdout.splitlines():
+            if match := re.match(rf"{re.escape(cf)}: line (\d+): (.*)", line):
+                findings.append(Finding(f"{cf} (in {image}, made from {made_from})", int(match.group(1)),
+                                        f"sendmail: {match.group(2)}"))
+        if "exit=0" not in out.stdout:
+            findings.append(Finding(made_from, None, f"sendmail's config test failed:\n{out.stdout[-1500:]}"))
+    return findings
+
+
+def _zones(files: ConfigFiles, tag: str) -> list[Finding]:
+    """The zone the dns container will load: what the policy implies (stand-in addresses) and
+    the configuration's own dns/*.zone records, through BIND's zone checker."""
+    own = [f"dns/{path.name}" for path in sorted((files.assembled / "dns").glob("*.zone"))]
+    made = json.loads((files.assembled / "dns" / "world.json").read_text())
+    zone = sample_zone(made, [f"/etc/testbed/{rel}" for rel in own])
+    out = _in_image(f"testbed-dns:{tag}", "cat >/tmp/world.zone; named-checkzone -k fail . /tmp/world.zone 2>&1;"
+                    " echo exit=$?", stdin=zone)
+    if "exit=0" in out.stdout:
+        return []
+    findings = []
+    for rel in own:
+        for line, text in re.findall(rf"/etc/testbed/{re.escape(rel)}:(\d+): (.*)", out.stdout):
+            findings.append(Finding(files.shown(rel), int(line), f"BIND's zone check: {text}"))
+    zone_lines = zone.splitlines()
+    for line, text in re.findall(r"/tmp/world\.zone:(\d+): (.*)", out.stdout):
+        findings.append(Finding(files.shown("policy.toml"), None, f"the DNS zone made from it does not load: "
+                                f"{text} (record: {zone_lines[int(line) - 1]!r})"))
+    return findings or [Finding("dns/", None, f"BIND's zone check failed:\n{out.stdout[-1500:]}")]
+
+
+def _amavis(files: ConfigFiles, tag: str) -> list[Finding]:
+    # showkeys loads the whole configuration (conf.d in order) and exits.
+    out = _in_image(f"testbed-amavis:{tag}", "amavisd showkeys >/tmp/out 2>&1; rc=$?; cat /tmp/out; echo exit=$rc")
+    if "exit=0" in out.stdout:
+        return []
+    match = re.search(r"/etc/amavis/conf\.d/(\S+?)\"?:? .*? line (\d+)", out.stdout)
+    where = (files.shown(f"amavis/{match.group(1)}"), int(match.group(2))) if match else ("amavis/", None)
+    return [Finding(*where, f"amavisd-new does not load its configuration:\n{out.stdout[-1500:]}")]
+
+
+def check_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:
+    """m4, sendmail -bt, BIND's zone check and amavisd-new's own config loading, in the built images."""
+    files = ConfigFiles(assembled, source)
+    return _sendmail(files, tag) + _zones(files, tag) + _amavis(files, tag)
