@@ -20,12 +20,12 @@ class SinkMessage:
     subject: str
     size: int
     received: float  # epoch seconds at the end of DATA
-    body_digest: str = ""  # of the body as received (loadgen.delivery.body_of, then body_digest)
+    content_digest: str = ""  # of the message as received (loadgen.delivery.content_digest)
 
     @classmethod
     def from_api(cls, item: dict) -> "SinkMessage":  # type: ignore[type-arg]
         return cls(item["ID"], item["MessageID"], item["From"], item["To"], item["Subject"], item["Size"],
-                   item["Received"], item.get("BodyDigest", ""))
+                   item["Received"], item.get("ContentDigest", ""))
 
 
 class SinkClient:

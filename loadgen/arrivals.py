@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from harness import SinkClient, Stack, StackError
-from loadgen.delivery import BODY_HEADER, Delivery, body_digest
+from loadgen.delivery import BODY_HEADER, Delivery, content_digest
 from loadgen.workload import Planned
 
 __all__ = ["Arrivals", "MailboxScanner", "MailboxWatcher", "SinkWatcher", "watchers_for"]
@@ -27,34 +27,35 @@ class SinkWatcher:
         for item in self.client.messages(since=self.last_id):
             self.last_id = max(self.last_id, item.id)
             for recipient in item.recipients:
-                into.setdefault(Delivery(item.message_id, recipient, item.body_digest), []).append(item.received)
+                into.setdefault(Delivery(item.message_id, recipient, item.content_digest), []).append(item.received)
 
 
 _MESSAGE_ID = re.compile(rb"^message-id:\s*<([^>]*)>", re.IGNORECASE)
-_BODY_STAMP = re.compile(rb"^" + BODY_HEADER.encode() + rb":\s*(\d+) ", re.IGNORECASE)
+_STAMP = re.compile(rb"^" + BODY_HEADER.encode() + rb":\s*(\w+)", re.IGNORECASE)
 
 
 class MailboxScanner:
-    """Finds each message appended to one mbox, fed in arbitrary chunks, and the digest of
-    its body: (Message-ID, digest) once the body is complete, i.e. as long as its
-    BODY_HEADER says, or ended by the next message, or by finish(). Only the header counts
-    for the Message-ID (a body may quote one), and a line is read only once it is complete,
-    so a chunk that ends mid-line loses nothing. A message without a BODY_HEADER (an alert,
-    a bounce) is reported at the end of its header, with no digest."""
+    """Finds each message appended to one mbox, fed in arbitrary chunks: (Message-ID,
+    content digest) once the message is complete, i.e. once its content matches the digest
+    its BODY_HEADER states, or it is ended by the next message or by finish() (then as found:
+    a cut copy). Only the header counts for the Message-ID (a body may quote one), and a line
+    is read only once it is complete, so a chunk that ends mid-line loses nothing. A message
+    without a BODY_HEADER (an alert, a bounce) is reported at the end of its header, with
+    no digest."""
 
     def __init__(self) -> None:
         self.partial = b""
         self.in_header = False
         self.previous_blank = True  # an mbox "From " line starts a message after a blank line
         self.message_id: str | None = None
-        self.expected: int | None = None  # body length from BODY_HEADER
-        self.body: list[bytes] | None = None  # lines of the body being read
+        self.stamp: str | None = None
+        self.lines: list[bytes] | None = None  # the message being read, after its "From " line
 
-    def _complete(self) -> list[tuple[str, str]]:
+    def _close(self) -> list[tuple[str, str]]:
         done = []
-        if self.message_id is not None and self.body is not None:
-            done.append((self.message_id, body_digest(b"\n".join(self.body).rstrip(b"\n"))))
-        self.message_id, self.expected, self.body = None, None, None
+        if self.message_id is not None and self.lines is not None:
+            done.append((self.message_id, content_digest(b"\n".join(self.lines))))
+        self.message_id, self.stamp, self.lines = None, None, None
         return done
 
     def feed(self, chunk: bytes) -> list[tuple[str, str]]:
@@ -64,29 +65,28 @@ class MailboxScanner:
         for line in lines:
             line = line.rstrip(b"\r")
             if self.previous_blank and line.startswith(b"From "):
-                found += self._complete()
-                self.in_header = True
-            elif self.in_header and not line:
-                self.in_header = False
-                if self.message_id is not None and self.expected is None:
-                    found.append((self.message_id, ""))
-                    self.message_id = None
-                else:
-                    self.body = []
-            elif self.in_header and (match := _MESSAGE_ID.match(line)):
-                self.message_id = match.group(1).decode(errors="replace")
-            elif self.in_header and (match := _BODY_STAMP.match(line)):
-                self.expected = int(match.group(1))
-            elif self.body is not None:
-                self.body.append(line)
-            if self.body is not None and self.expected is not None and len(b"\n".join(self.body)) >= self.expected:
-                found += self._complete()
+                found += self._close()
+                self.in_header, self.lines = True, []
+            elif self.lines is not None:
+                self.lines.append(line)
+                if self.in_header and not line:
+                    self.in_header = False
+                    if self.message_id is not None and self.stamp is None:
+                        found.append((self.message_id, ""))
+                        self.message_id, self.lines = None, None
+                elif self.in_header and (match := _MESSAGE_ID.match(line)):
+                    self.message_id = match.group(1).decode(errors="replace")
+                elif self.in_header and (match := _STAMP.match(line)):
+                    self.stamp = match.group(1).decode()
             self.previous_blank = not line
+        if self.stamp and self.lines is not None and not self.in_header \
+                and content_digest(b"\n".join(self.lines)) == self.stamp:
+            found += self._close()  # complete: no need to wait for the next message
         return found
 
     def finish(self) -> list[tuple[str, str]]:
-        """What is still open at the end of a run: reported as it is (a cut body)."""
-        return self._complete()
+        """What is still open at the end of a run: reported as it is (a cut copy)."""
+        return self._close()
 
 
 class MailboxWatcher:

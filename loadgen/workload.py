@@ -9,7 +9,7 @@ from statistics import NormalDist
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
-from loadgen.delivery import BODY_HEADER, Delivery, body_digest, body_of, body_stamp
+from loadgen.delivery import BODY_HEADER, Delivery, content_digest
 from loadgen.wire import on_the_wire
 from siteconfig.policy import REMOTE_DOMAIN, current_policy
 
@@ -62,7 +62,7 @@ class Planned:
     data: bytes
     via: str = "smtp"  # smtp (port 25) | submission (587)
     wire: bytes = b""  # data as DATA sends it (on_the_wire), made by pregenerate
-    digest: str = ""  # body_digest of its body, made by pregenerate (not per send: bodies reach 1 MB)
+    digest: str = ""  # content_digest, made by pregenerate (not per send: messages reach 1 MB)
 
     @property
     def expect_delivery(self) -> bool:
@@ -128,9 +128,9 @@ def pregenerate(count: int, workload: Workload) -> list[Planned]:
             rcpt = f"user{seq % 50}@{REMOTE_DOMAIN}"
         via = "submission" if rng.random() < workload.submission_share else "smtp"
         message = _message(rng, seq, kind, rcpt, size, attachment)
-        body = body_of(message.as_bytes())
-        message[BODY_HEADER] = body_stamp(body)
+        digest = content_digest(message.as_bytes())
+        message[BODY_HEADER] = digest
         data = message.as_bytes()
         planned.append(Planned(seq, kind, message_id_of(message), LOCAL_SENDER, rcpt, data, via, on_the_wire(data),
-                               body_digest(body)))
+                               digest))
     return planned

@@ -4,7 +4,7 @@ SMTP on port 25 accepts any envelope. An HTTP JSON API on port 8025, shaped afte
 Mailpit's /api/v1, lets tests and the load generator see what arrived and when:
 
     GET    /api/v1/messages             list (oldest first): ID, MessageID, From, To,
-                                        Subject, Size, BodyDigest, Created (RFC 3339),
+                                        Subject, Size, ContentDigest, Created (RFC 3339),
                                         Received (epoch s)
     GET    /api/v1/messages?since=N     only messages with ID > N
     GET    /api/v1/message/<ID>/raw     the message as received (bytes)
@@ -19,7 +19,8 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
+from email.policy import compat32
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,12 +29,16 @@ from aiosmtpd.controller import Controller
 log = logging.getLogger("sink")
 
 
-def body_digest(raw: bytes) -> str:
-    """SHA-256 (first 20 hex digits) of the body: after the first empty line, CRLF as LF, no
-    trailing empty lines. The load generator computes the same of what it sent
+def content_digest(raw: bytes) -> str:
+    """SHA-256 (first 20 hex digits) of every leaf part's decoded payload, line ends as LF
+    and without trailing empty lines: the load generator computes the same of what it sent
     (loadgen/delivery.py) to tell a whole copy from a cut or altered one."""
-    _, found, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    return hashlib.sha256(body.rstrip(b"\n") if found else b"").hexdigest()[:20]
+    digest = hashlib.sha256()
+    for part in BytesParser(policy=compat32).parsebytes(raw).walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True) or b""
+            digest.update(payload.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\0")
+    return digest.hexdigest()[:20]
 
 
 class Store:
@@ -56,7 +61,7 @@ class Store:
                 "To": list(rcpt_tos),
                 "Subject": str(headers.get("Subject", "")),
                 "Size": len(raw),
-                "BodyDigest": body_digest(raw),
+                "ContentDigest": content_digest(raw),
                 "Created": datetime.fromtimestamp(received, UTC).isoformat(),
                 "Received": received,
             }
