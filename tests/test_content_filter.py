@@ -47,7 +47,7 @@ def assert_not_bounced(stack: Stack, people: People, msgid: str, evidence: str) 
     sender = people.address(people.sender)
     control = make_message(sender=sender, to=sender, tag="dsn-control")
     send(stack, people, control, [sender])
-    stack.wait_for_mailbox(people.sender, message_id_of(control))
+    stack.tx.wait_for_mailbox(people.sender, message_id_of(control))
     assert not dsns_about(stack, people, msgid), evidence
 
 
