@@ -1,8 +1,13 @@
-"""One chain per test session: started once, removed at the end even when tests fail."""
+"""One chain per test session: started once, removed at the end even when tests fail.
 
+What the chain promises comes from the policy of the configuration under test (fixture
+`policy`), read once when a test first needs it; fixture `people` names the local users by
+the role a test gives them."""
+
+import functools
 import os
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +15,30 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from harness.stack import REPO
-from siteconfig.policy import REMOTE_DOMAIN, current_policy
+from siteconfig.policy import REMOTE_DOMAIN, Policy, current_policy
 from tests import run_report
 
-__all__ = ["LOCAL_DOMAIN", "OUTSIDE_SENDER", "POLICY", "REMOTE_DOMAIN", "not_applicable_unless"]
+__all__ = ["NONE", "OUTSIDE_SENDER", "REMOTE_DOMAIN", "People", "needs_submission", "not_applicable_unless",
+           "policy_under_test"]
 
-POLICY = current_policy()  # what the configuration under test promises
 POLICY_SOURCE = os.environ.get("TESTBED_SOURCE_CONFIG", "config/sample")
-LOCAL_DOMAIN = POLICY.local_domain
-OUTSIDE_SENDER = f"someone@{REMOTE_DOMAIN}"
+OUTSIDE_SENDER = f"someone@{REMOTE_DOMAIN}"  # the testbed's own outside world, in no policy
+NONE = "(none)"  # the one parameter of a test whose policy list is empty: it reports itself not applicable
+# Test arguments that take each value of a list in the policy, one test per value, named
+# after it (parametrization happens before any fixture exists, so this hook reads the policy).
+POLICY_LISTS: dict[str, Callable[[Policy], list[str]]] = {
+    "nonexistent_user": lambda policy: policy.users.nonexistent,
+    "unchecked_domain": lambda policy: policy.content.unchecked_domains,
+    "relay_domain": lambda policy: policy.relay.domains,
+}
+
+
+@functools.cache
+def policy_under_test() -> Policy:
+    """The policy of the configuration under test ($TESTBED_POLICY), read on first use: a
+    policy.toml that does not validate fails the tests that need it, not the collection of
+    the unit tests."""
+    return current_policy()
 
 
 def not_applicable_unless(condition: bool, reason: str) -> None:
@@ -26,6 +46,81 @@ def not_applicable_unless(condition: bool, reason: str) -> None:
     applicable, with the reason (not as passed, not as failed)."""
     if not condition:
         pytest.skip(f"not applicable: {reason}")
+
+
+def needs_submission(policy: Policy) -> None:
+    """Ends a test that uses port 587 when the policy has submission off."""
+    not_applicable_unless(policy.submission.enabled, "the policy has submission off (submission.enabled = false)")
+
+
+@dataclass(frozen=True)
+class People:
+    """The local users a test needs, by role, from the policy. A role the policy cannot fill
+    ends the test that asks for it as not applicable, with the reason."""
+
+    domain: str
+    mailboxes: tuple[str, ...]  # users who get only what passes the checks (no spam lovers)
+    lovers: tuple[str, ...]
+    admin: str  # gets the virus alerts (content.admin)
+
+    @classmethod
+    def of(cls, policy: Policy) -> "People":
+        return cls(policy.local_domain, tuple(policy.mailboxes), tuple(policy.content.spam_lovers),
+                   policy.content.admin)
+
+    def address(self, user: str) -> str:
+        return f"{user}@{self.domain}"
+
+    def _mailbox(self, index: int, role: str) -> str:
+        not_applicable_unless(len(self.mailboxes) > index, f"the policy has {len(self.mailboxes)} mailbox users "
+                              f"besides spam lovers (users.existing); this test needs {index + 1}, for {role}")
+        return self.mailboxes[index]
+
+    @property
+    def reader(self) -> str:
+        """The user the tests send mail to."""
+        return self._mailbox(0, "the reader")
+
+    @property
+    def sender(self) -> str:
+        """A second user: a local sender, whose mailbox receives the DSNs."""
+        return self._mailbox(1, "a local sender")
+
+    @property
+    def other(self) -> str:
+        """A third user, apart from the reader and the sender."""
+        return self._mailbox(2, "a third user")
+
+    @property
+    def lover(self) -> str:
+        """A spam lover: gets spam tagged instead of blocked."""
+        not_applicable_unless(bool(self.lovers), "the policy has no spam lover (content.spam_lovers)")
+        return self.lovers[0]
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """What the configuration under test promises (its policy.toml)."""
+    return policy_under_test()
+
+
+@pytest.fixture(scope="session")
+def people(policy: Policy) -> People:
+    return People.of(policy)
+
+
+@pytest.fixture
+def submission_login(policy: Policy) -> tuple[str, str]:
+    """The policy's submission account; a test that needs it is not applicable without it."""
+    needs_submission(policy)
+    not_applicable_unless(bool(policy.submission.login), "the policy names no submission login (submission.login)")
+    return policy.submission_login
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for name, values in POLICY_LISTS.items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values(policy_under_test()) or [NONE])
 
 
 @pytest.fixture(scope="session")
@@ -88,10 +183,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
-def assert_chain_still_delivers(stack: Stack, tag: str) -> None:
+def assert_chain_still_delivers(stack: Stack, policy: Policy, tag: str) -> None:
     """A probe message from outside reaches its mailbox: the daemons still serve others."""
-    user = POLICY.mailboxes[-1]
-    message = make_message(sender=OUTSIDE_SENDER, to=POLICY.address(user), tag=f"probe-{tag}")
-    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[POLICY.address(user)])
+    user = policy.mailboxes[-1]
+    message = make_message(sender=OUTSIDE_SENDER, to=policy.address(user), tag=f"probe-{tag}")
+    result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[policy.address(user)])
     assert result.accepted, result
     stack.tx.wait_for_mailbox(user, message_id_of(message), timeout=120)

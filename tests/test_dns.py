@@ -18,7 +18,8 @@ from harness.dns import HOST_NOT_FOUND, client_address, delist, forward_lookup, 
 from harness.raw_smtp import RawSession
 from harness.smtp import SMTPStatus, read_banner_async
 from siteconfig.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
+from siteconfig.policy import Policy
+from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
 
@@ -113,11 +114,11 @@ def test_the_sites_own_records_are_served(stack: Stack) -> None:
     assert served == {fields[0]: fields[-1] for fields in records}, served
 
 
-def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack) -> None:
+def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack, people: People) -> None:
     tx_mc = CONFIG / "tx" / "thishost-tx.mc"
     smart_host = tx_mc.is_file() and re.search(r"^define\(`SMART_HOST'", tx_mc.read_text(), re.MULTILINE)
     not_applicable_unless(not smart_host, "MTA-TX relays remote mail to a SMART_HOST, not by MX")
-    sender, rcpt = f"bob@{LOCAL_DOMAIN}", f"carol@{REMOTE_DOMAIN}"
+    sender, rcpt = people.address(people.sender), f"friend@{REMOTE_DOMAIN}"
     message = make_message(sender=sender, to=rcpt, tag="by-mx")
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
     assert result.accepted, result
@@ -151,10 +152,12 @@ def _spam_status(message: object) -> str:
     return re.sub(r"\s+", " ", str(message["X-Spam-Status"]))  # type: ignore[index]
 
 
-def test_spamassassin_network_rules_score_a_listed_relay_and_a_listed_uri(stack: Stack) -> None:
-    not_applicable_unless(POLICY.dns.sa_network_tests, "the policy keeps SpamAssassin to local tests "
+def test_spamassassin_network_rules_score_a_listed_relay_and_a_listed_uri(
+    stack: Stack, policy: Policy, people: People
+) -> None:
+    not_applicable_unless(policy.dns.sa_network_tests, "the policy keeps SpamAssassin to local tests "
                           "(dns.sa_network_tests = false); config/examples/dns-world turns them on")
-    rcpt = f"alice@{LOCAL_DOMAIN}"
+    rcpt = people.address(people.reader)
     sent = {}
     for kind, relay, domain in (("listed", LISTED_ADDRESS, LISTED_URI_DOMAIN),
                                 ("unlisted", "192.0.2.98", "unlisted-uri.example")):
@@ -165,24 +168,27 @@ def test_spamassassin_network_rules_score_a_listed_relay_and_a_listed_uri(stack:
         result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
         assert result.accepted, result
         sent[kind] = message_id_of(message)
-    listed, unlisted = (stack.tx.wait_for_mailbox("alice", sent[kind], timeout=90) for kind in ("listed", "unlisted"))
+    listed, unlisted = (stack.tx.wait_for_mailbox(people.reader, sent[kind], timeout=90)
+                        for kind in ("listed", "unlisted"))
     evidence = f"listed: {_spam_status(listed)}\nunlisted: {_spam_status(unlisted)}\n{stack.trail(sent['listed'])}"
     assert "RCVD_IN_TESTBED_DNSBL=3.3" in _spam_status(listed), evidence
     assert "URIBL_TESTBED=3.7" in _spam_status(listed), evidence
     assert "TESTBED_DNSBL" not in _spam_status(unlisted) and "URIBL_TESTBED" not in _spam_status(unlisted), evidence
 
 
-def test_rx_refuses_a_client_listed_in_its_dnsbl_and_takes_it_once_delisted(stack: Stack) -> None:
-    not_applicable_unless(bool(POLICY.dns.rx_dnsbl), "the policy names no DNSBL for MTA-RX (dns.rx_dnsbl); "
+def test_rx_refuses_a_client_listed_in_its_dnsbl_and_takes_it_once_delisted(
+    stack: Stack, policy: Policy, people: People
+) -> None:
+    not_applicable_unless(bool(policy.dns.rx_dnsbl), "the policy names no DNSBL for MTA-RX (dns.rx_dnsbl); "
                           "config/examples/dns-world has one")
-    rcpt = f"dave@{LOCAL_DOMAIN}"
+    rcpt = people.address(people.reader)
 
     def attempt(tag: str) -> tuple[str, SmtpResult]:
         message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag=tag)
         return message_id_of(message), send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER,
                                                     rcpt_to=[rcpt])
 
-    zone = POLICY.dns.rx_dnsbl.rstrip(".")
+    zone = policy.dns.rx_dnsbl.rstrip(".")
     _, address = asyncio.run(_own_address(stack.smtp_port))
     before_id, before = attempt("dnsbl-unlisted")
     list_in_dnsbl(stack, address, zone)
@@ -199,4 +205,4 @@ def test_rx_refuses_a_client_listed_in_its_dnsbl_and_takes_it_once_delisted(stac
     assert any(r.code == SMTPStatus.mailbox_does_not_exist and f"listed at {zone}" in r.text
                for r in refusals), evidence
     for msgid in (before_id, after_id):
-        stack.tx.wait_for_mailbox("dave", msgid)
+        stack.tx.wait_for_mailbox(people.reader, msgid)

@@ -14,7 +14,8 @@ import pytest
 
 from harness import Stack
 from harness.raw_smtp import RawSession
-from tests.conftest import LOCAL_DOMAIN, REMOTE_DOMAIN, assert_chain_still_delivers
+from siteconfig.policy import Policy
+from tests.conftest import REMOTE_DOMAIN, assert_chain_still_delivers
 from tests.run_report import HOSTILE
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -45,17 +46,18 @@ def mutate(rng: random.Random, value: bytes) -> bytes:
     return value
 
 
-def session_script(rng: random.Random) -> list[bytes]:
+def session_script(rng: random.Random, policy: Policy) -> list[bytes]:
     """One session's commands: a plausible SMTP dialogue with mutated arguments. The
     recipients do not exist, so nothing reaches a queue."""
     lines = [rng.choice([b"EHLO ", b"HELO ", b"EHLO", b"ehlo "]) + mutate(rng, b"client.example")]
     if rng.random() < 0.2:
+        user = policy.users.existing[0].encode()
         lines.append(rng.choice([b"STARTTLS", b"AUTH PLAIN " + mutate(rng, b"AGFsaWNlAHNlY3JldA=="), b"HELP",
-                                 b"VRFY " + mutate(rng, b"alice"), b"EXPN " + mutate(rng, b"root"), b"NOOP", b"RSET"]))
+                                 b"VRFY " + mutate(rng, user), b"EXPN " + mutate(rng, b"root"), b"NOOP", b"RSET"]))
     lines.append(b"MAIL FROM:<" + mutate(rng, f"fuzz@{REMOTE_DOMAIN}".encode()) + b">" +
                  (b" " + rng.choice(MUTANTS) if rng.random() < 0.3 else b""))
     for _ in range(rng.randrange(1, 4)):
-        lines.append(b"RCPT TO:<" + mutate(rng, f"fuzz-nobody@{LOCAL_DOMAIN}".encode()) + b">")
+        lines.append(b"RCPT TO:<" + mutate(rng, policy.address("fuzz-nobody").encode()) + b">")
     if rng.random() < 0.3:
         lines.append(b"DATA")
     lines.append(rng.choice([b"QUIT", b"QUIT", b"RSET", mutate(rng, b"QUIT")]))
@@ -94,10 +96,10 @@ def fuzz_seed() -> int:
     return int(os.environ.get("FUZZ_SEED") or time.time())
 
 
-async def fuzz(port: int, seed: int) -> FuzzOutcome:
+async def fuzz(port: int, seed: int, policy: Policy) -> FuzzOutcome:
     outcome, rng = FuzzOutcome(), random.Random(seed)
     deadline = time.monotonic() + SECONDS
-    scripts = iter([session_script(rng) for _ in range(SESSIONS)])
+    scripts = iter([session_script(rng, policy) for _ in range(SESSIONS)])
 
     async def worker() -> None:
         for script in scripts:
@@ -131,11 +133,11 @@ async def fuzz(port: int, seed: int) -> FuzzOutcome:
     return outcome
 
 
-def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack: Stack) -> None:
+def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack: Stack, policy: Policy) -> None:
     before = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
     seed, started = fuzz_seed(), time.time()
     print(f"fuzz seed {seed} (replay: make test PYTEST_ARGS='tests/test_fuzz.py' FUZZ_SEED={seed})")
-    outcome = asyncio.run(fuzz(stack.smtp_port, seed=seed))
+    outcome = asyncio.run(fuzz(stack.smtp_port, seed=seed, policy=policy))
     HOSTILE.append(f"fuzz pass (FUZZ_SEED={seed}): {outcome.sessions} sessions, {outcome.commands} commands in "
                    f"{SECONDS} s at most; replies {dict(sorted(outcome.replies.items()))}; closed early "
                    f"{outcome.closed_early} ({outcome.closed_after_421} after 421, {outcome.closed_after_starttls} "
@@ -157,4 +159,4 @@ def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack:
     assert after == before, f"a daemon restarted during the fuzz pass: {before} -> {after} {replay}"
     core = [line for line in stack.logs("rx").splitlines() if "dumped core" in line or "signal 11" in line]
     assert not core, f"{core} {replay}"
-    assert_chain_still_delivers(stack, "after-fuzz")
+    assert_chain_still_delivers(stack, policy, "after-fuzz")

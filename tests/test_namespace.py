@@ -3,7 +3,7 @@
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER
+from tests.conftest import OUTSIDE_SENDER, People
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -11,7 +11,9 @@ DAEMONS = ("rx", "amavis", "clamd", "tx")
 
 
 @pytest.mark.parametrize("service", ["rx", "amavis", "tx"])
-def test_a_daemon_restarted_alone_leaves_the_others_running_and_mail_flows_again(stack: Stack, service: str) -> None:
+def test_a_daemon_restarted_alone_leaves_the_others_running_and_mail_flows_again(
+    stack: Stack, people: People, service: str
+) -> None:
     others = [s for s in DAEMONS if s != service]
     before = {s: stack.started_at(s) for s in others}
     restarted_before = stack.started_at(service)
@@ -20,8 +22,8 @@ def test_a_daemon_restarted_alone_leaves_the_others_running_and_mail_flows_again
 
     assert stack.started_at(service) != restarted_before
     assert {s: stack.started_at(s) for s in others} == before, "another daemon was restarted too"
-    rcpt = f"dave@{LOCAL_DOMAIN}"
+    rcpt = people.address(people.reader)
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag=f"after-{service}-restart")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result
-    stack.tx.wait_for_mailbox("dave", message_id_of(message))
+    stack.tx.wait_for_mailbox(people.reader, message_id_of(message))

@@ -6,12 +6,16 @@ import pytest
 
 from harness import Stack
 from harness.smtp import SMTPStatus, read_banner
+from siteconfig.policy import Policy
+from tests.conftest import needs_submission
 
 pytestmark = pytest.mark.chain
 
 
 @pytest.mark.parametrize("port_name", ["smtp_port", "submission_port"])
-def test_mta_rx_greets_with_a_220_banner_that_names_mta_rx(stack: Stack, port_name: str) -> None:
+def test_mta_rx_greets_with_a_220_banner_that_names_mta_rx(stack: Stack, policy: Policy, port_name: str) -> None:
+    if port_name == "submission_port":
+        needs_submission(policy)
     banner = read_banner(port=getattr(stack, port_name))
     assert banner.code == SMTPStatus.ready, banner
     assert "MTA-RX" in banner.text, banner

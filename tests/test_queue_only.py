@@ -12,11 +12,10 @@ import pytest
 from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.smtp import send_message_async
 from siteconfig.check.compiled import RX_CF, parse_cf
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY
+from siteconfig.policy import Policy
+from tests.conftest import OUTSIDE_SENDER, People
 
 pytestmark = pytest.mark.chain
-
-USERS = POLICY.mailboxes
 
 
 def smtp_mailer_maxmsgs(stack: Stack) -> int:
@@ -33,16 +32,18 @@ def amavis_unpaused(stack: Stack) -> Iterator[None]:
         stack.unpause("amavis")
 
 
-def delivered_ids(stack: Stack, msgids: set[str]) -> set[str]:
+def delivered_ids(stack: Stack, users: list[str], msgids: set[str]) -> set[str]:
     found = set()
-    for user in USERS:
+    for user in users:
         found.update(str(m["Message-ID"]).strip("<>") for m in stack.tx.mailbox(user))
     return found & msgids
 
 
 @pytest.mark.usefixtures("amavis_restored")
-def test_mail_accepted_while_amavis_is_stopped_waits_in_the_rx_queue_and_is_delivered_once(stack: Stack) -> None:
-    rcpt = f"bob@{LOCAL_DOMAIN}"
+def test_mail_accepted_while_amavis_is_stopped_waits_in_the_rx_queue_and_is_delivered_once(
+    stack: Stack, people: People
+) -> None:
+    rcpt = people.address(people.reader)
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="queued")
     msgid = message_id_of(message)
     stack.stop("amavis")
@@ -54,20 +55,20 @@ def test_mail_accepted_while_amavis_is_stopped_waits_in_the_rx_queue_and_is_deli
         lambda: [e for e in stack.rx.queue() if e.queue_id == result.queue_id and "Deferred" in e.status],
         timeout=60, what=f"{result.queue_id} deferred in the RX queue", evidence=lambda: stack.trail(msgid))
     assert deferred[0].recipients == [rcpt], deferred
-    assert not stack.tx.copies("bob", msgid), stack.trail(msgid)
+    assert not stack.tx.copies(people.reader, msgid), stack.trail(msgid)
 
     stack.start("amavis")
-    stack.tx.wait_for_mailbox("bob", msgid, timeout=120)
+    stack.tx.wait_for_mailbox(people.reader, msgid, timeout=120)
     poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx.queue()), timeout=60,
                what=f"{result.queue_id} to leave the RX queue", evidence=lambda: stack.trail(msgid))
-    assert len(stack.tx.copies("bob", msgid)) == 1, stack.trail(msgid)
+    assert len(stack.tx.copies(people.reader, msgid)) == 1, stack.trail(msgid)
 
 
 @pytest.mark.usefixtures("amavis_unpaused")
 def test_mta_rx_says_250_to_data_at_once_while_amavis_hangs_and_holds_the_message_until_it_answers(
-    stack: Stack,
+    stack: Stack, people: People
 ) -> None:
-    rcpt = f"carol@{LOCAL_DOMAIN}"
+    rcpt = people.address(people.reader)
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="stalled")
     msgid = message_id_of(message)
     stack.pause("amavis")  # a hang: its port still accepts connections, nothing answers
@@ -81,7 +82,7 @@ def test_mta_rx_says_250_to_data_at_once_while_amavis_hangs_and_holds_the_messag
     assert [e for e in stack.rx.queue() if e.queue_id == result.queue_id], stack.trail(msgid)
 
     stack.unpause("amavis")
-    stack.tx.wait_for_mailbox("carol", msgid, timeout=120)
+    stack.tx.wait_for_mailbox(people.reader, msgid, timeout=120)
 
 
 @dataclass
@@ -92,11 +93,12 @@ class Burst:
     msgids: set[str]
 
 
-def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
+def run_burst(stack: Stack, policy: Policy, *, messages: int = 60, sessions: int = 50) -> Burst:
     """Hold amavisd-new, send a burst over many concurrent sessions, release it, and watch
     MTA-RX's connections to 10024 while the queue drains."""
+    users = policy.mailboxes
     stack.pause("amavis")
-    batch = [make_message(sender=OUTSIDE_SENDER, to=f"{USERS[i % len(USERS)]}@{LOCAL_DOMAIN}", tag="burst")
+    batch = [make_message(sender=OUTSIDE_SENDER, to=policy.address(users[i % len(users)]), tag="burst")
              for i in range(messages)]
     gate = asyncio.Semaphore(sessions)
 
@@ -116,7 +118,7 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
     stack.unpause("amavis")
     sampler.join()
     msgids = {message_id_of(m) for m in batch}
-    poll_until(lambda: delivered_ids(stack, msgids) == msgids, timeout=120, interval=1,
+    poll_until(lambda: delivered_ids(stack, users, msgids) == msgids, timeout=120, interval=1,
                what="every message of the burst in a mailbox")
     per_connection = [v.messages_in_session for msgid in msgids for v in stack.amavis.verdicts(msgid)]
     return Burst(max(samples, default=0), samples, per_connection, msgids)
@@ -124,8 +126,10 @@ def run_burst(stack: Stack, *, messages: int = 60, sessions: int = 50) -> Burst:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("amavis_unpaused")
-def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavis_children(stack: Stack) -> None:
-    burst = run_burst(stack)
+def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavis_children(
+    stack: Stack, policy: Policy
+) -> None:
+    burst = run_burst(stack, policy)
     runners, children = stack.rx.queue_runners, stack.amavis.children()
     evidence = f"R={runners}, amavisd-new children={children}, connection samples={burst.samples}"
     assert 1 <= burst.peak_connections <= runners, evidence
@@ -136,8 +140,8 @@ def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavi
 
 
 @pytest.mark.slow
-def test_more_queue_runners_and_amavis_children_show_as_more_concurrent_connections() -> None:
+def test_more_queue_runners_and_amavis_children_show_as_more_concurrent_connections(policy: Policy) -> None:
     with Stack(env={"RX_QUEUE_RUNNERS": "4", "AMAVIS_MAX_SERVERS": "4"}) as wider:
         assert (wider.rx.queue_runners, wider.amavis.children()) == (4, 4)
-        burst = run_burst(wider)
+        burst = run_burst(wider, policy)
     assert 2 < burst.peak_connections <= 4, f"connection samples={burst.samples}"

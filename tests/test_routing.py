@@ -8,21 +8,22 @@ import pytest
 from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.payloads import GTUBE
 from harness.smtp import SMTPStatus
-from tests.conftest import LOCAL_DOMAIN, OUTSIDE_SENDER, POLICY, REMOTE_DOMAIN, not_applicable_unless
+from siteconfig.policy import Policy
+from tests.conftest import NONE, OUTSIDE_SENDER, REMOTE_DOMAIN, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
 
 _RECEIVED_ID = re.compile(r"with E?SMTP id ([0-9A-Za-z]{14})")
 
 
-def test_clean_mail_to_a_local_user_goes_rx_then_amavis_then_tx_into_the_mailbox(stack: Stack) -> None:
-    rcpt = f"alice@{LOCAL_DOMAIN}"
+def test_clean_mail_to_a_local_user_goes_rx_then_amavis_then_tx_into_the_mailbox(stack: Stack, people: People) -> None:
+    rcpt = people.address(people.reader)
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="local")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result
     msgid = message_id_of(message)
 
-    delivered = stack.tx.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox(people.reader, msgid)
     evidence = f"{result}\n{stack.trail(msgid)}\n{delivered}"
     assert delivered["X-Virus-Scanned"], evidence
     assert delivered["Return-Path"] == f"<{OUTSIDE_SENDER}>", evidence
@@ -38,8 +39,10 @@ def test_clean_mail_to_a_local_user_goes_rx_then_amavis_then_tx_into_the_mailbox
         assert re.search(logged, stack.logs(instance)), evidence
 
 
-def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_internet(stack: Stack) -> None:
-    sender, rcpt = f"bob@{LOCAL_DOMAIN}", f"carol@{REMOTE_DOMAIN}"
+def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_internet(
+    stack: Stack, people: People
+) -> None:
+    sender, rcpt = people.address(people.sender), f"friend@{REMOTE_DOMAIN}"
     message = make_message(sender=sender, to=rcpt, tag="relay")
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
     assert result.accepted, result
@@ -53,42 +56,46 @@ def test_mail_for_a_remote_domain_from_a_trusted_lan_client_is_relayed_to_the_in
     assert b"X-Virus-Scanned:" in raw and b"(amavis, port 10024)" in raw, evidence
 
 
-def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_one_once(stack: Stack) -> None:
-    sender = f"bob@{LOCAL_DOMAIN}"
-    local, remote = f"alice@{LOCAL_DOMAIN}", f"dave@{REMOTE_DOMAIN}"
-    unknown = POLICY.address(POLICY.users.nonexistent[0] if POLICY.users.nonexistent else "nosuchuser")
+def test_one_message_to_local_remote_and_unknown_recipients_reaches_each_valid_one_once(
+    stack: Stack, policy: Policy, people: People
+) -> None:
+    sender = people.address(people.sender)
+    local, remote = people.address(people.reader), f"partner@{REMOTE_DOMAIN}"
+    unknown = policy.address(policy.users.nonexistent[0] if policy.users.nonexistent else "nosuchuser")
     message = make_message(sender=sender, to=[local, remote, unknown], tag="mixed")
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[local, remote, unknown])
-    code, enhanced = POLICY.users.unknown_reply.split()
+    code, enhanced = policy.users.unknown_reply.split()
     assert result.rcpts[unknown].code == int(code) and result.rcpts[unknown].text.startswith(enhanced), result
     assert result.rcpts[local].code == result.rcpts[remote].code == SMTPStatus.completed, result
     assert result.accepted, result
     msgid = message_id_of(message)
 
-    stack.tx.wait_for_mailbox("alice", msgid)
+    stack.tx.wait_for_mailbox(people.reader, msgid)
     arrived = stack.sink.wait_for(msgid)
     # Both copies are out; the RX queue is empty of it, so nothing more can come.
     poll_until(lambda: all(e.queue_id != result.queue_id for e in stack.rx.queue()), timeout=60,
                what="the message to leave the RX queue", evidence=lambda: stack.trail(msgid))
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert [a.recipients for a in arrived] == [[remote]], evidence
-    assert len(stack.tx.copies("alice", msgid)) == 1, evidence
+    assert len(stack.tx.copies(people.reader, msgid)) == 1, evidence
 
 
-def test_mail_from_the_sendmail_command_inside_mta_rx_is_content_checked_too(stack: Stack) -> None:
-    rcpt = f"carol@{LOCAL_DOMAIN}"
-    message = make_message(sender=f"root@{LOCAL_DOMAIN}", to=rcpt, tag="command")
+def test_mail_from_the_sendmail_command_inside_mta_rx_is_content_checked_too(stack: Stack, people: People) -> None:
+    rcpt = people.address(people.reader)
+    message = make_message(sender=people.address("root"), to=rcpt, tag="command")
     # The submission program (MSP, submit.cf) hands it to MTA-RX on 127.0.0.1:25.
     stack.exec("rx", ["bash", "-c", f"printf %s {shlex.quote(message.as_string())} | sendmail -i -t"])
     msgid = message_id_of(message)
-    delivered = stack.tx.wait_for_mailbox("carol", msgid)
+    delivered = stack.tx.wait_for_mailbox(people.reader, msgid)
     hops = [str(h) for h in delivered.get_all("Received")]
     assert delivered["X-Virus-Scanned"], stack.trail(msgid)
     assert any("(amavis, port 10024)" in hop for hop in hops), stack.trail(msgid)
 
 
-def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(stack: Stack) -> None:
-    sender, rcpt = "return.path+bounces@remote.example", f"alice+newsletters@{LOCAL_DOMAIN}"
+def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(
+    stack: Stack, policy: Policy, people: People
+) -> None:
+    sender, rcpt = f"return.path+bounces@{REMOTE_DOMAIN}", people.address(f"{people.reader}+newsletters")
     body = "Grüße aus Köln, 東京, ünïcödé ✓ €\n"
     message = make_message(sender=sender, to=rcpt, body=body, tag="envelope")
     message.set_content(body, cte="8bit")
@@ -96,23 +103,24 @@ def test_the_chain_keeps_return_path_address_extensions_and_utf8_bodies_intact(s
                           mail_options=["BODY=8BITMIME"])
     assert result.accepted, result
     msgid = message_id_of(message)
-    delivered = stack.tx.wait_for_mailbox("alice", msgid)
+    delivered = stack.tx.wait_for_mailbox(people.reader, msgid)
     evidence = f"{result}\n{stack.trail(msgid)}"
     assert delivered["Return-Path"] == f"<{sender}>", evidence
     # Each hop names the envelope recipient it received, extension included (beyond MTA-RX
     # in the domain the policy says MTA-RX rewrites it to, if it does).
-    beyond_rx = f"alice+newsletters@{POLICY.domains.rewritten_to or LOCAL_DOMAIN}"
+    beyond_rx = f"{people.reader}+newsletters@{policy.domains.rewritten_to or policy.local_domain}"
     tx_hop, amavis_hop, rx_hop = (str(h).replace("\n", " ") for h in delivered.get_all("Received")[:3])
     assert f"for <{rcpt}>" in rx_hop, evidence
     assert f"for <{beyond_rx}>" in amavis_hop and f"for <{beyond_rx}>" in tx_hop, evidence
     assert delivered.get_content() == body, evidence
 
 
-@pytest.mark.parametrize("domain", POLICY.content.unchecked_domains or ["(none)"])
-def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(stack: Stack, domain: str) -> None:
-    not_applicable_unless(bool(POLICY.content.unchecked_domains),
+def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(
+    stack: Stack, people: People, unchecked_domain: str
+) -> None:
+    not_applicable_unless(unchecked_domain != NONE,
                           "the policy has every domain content-checked (content.unchecked_domains is empty)")
-    sender, rcpt = f"bob@{LOCAL_DOMAIN}", f"partner@{domain}"
+    sender, rcpt = people.address(people.sender), f"partner@{unchecked_domain}"
     message = make_message(sender=sender, to=rcpt, body=GTUBE + "\n", tag="unchecked")  # spam, were it checked
     result = send_message(message, port=stack.office_port, mail_from=sender, rcpt_to=[rcpt])
     assert result.accepted, result
@@ -126,10 +134,9 @@ def test_mail_to_a_domain_the_policy_leaves_unchecked_goes_straight_to_mta_tx(st
                      r"stat=Sent", stack.logs("rx")), evidence
 
 
-@pytest.mark.parametrize("domain", POLICY.relay.domains or ["(none)"])
-def test_mail_from_outside_to_a_relay_domain_of_the_policy_is_relayed(stack: Stack, domain: str) -> None:
-    not_applicable_unless(bool(POLICY.relay.domains), "the policy relays for no domain from outside (relay.domains)")
-    rcpt = f"someone@{domain}"
+def test_mail_from_outside_to_a_relay_domain_of_the_policy_is_relayed(stack: Stack, relay_domain: str) -> None:
+    not_applicable_unless(relay_domain != NONE, "the policy relays for no domain from outside (relay.domains)")
+    rcpt = f"someone@{relay_domain}"
     message = make_message(sender=OUTSIDE_SENDER, to=rcpt, tag="relay-domain")
     result = send_message(message, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[rcpt])
     assert result.accepted, result

@@ -4,11 +4,16 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from harness.smtp import SMTPAuthenticationError, SMTPStatus, ehlo_keywords
-from tests.conftest import POLICY, REMOTE_DOMAIN
+from siteconfig.policy import Policy
+from tests.conftest import REMOTE_DOMAIN, needs_submission
 
 pytestmark = pytest.mark.chain
 
-USER, PASSWORD = POLICY.submission_login
+
+@pytest.fixture(autouse=True)
+def submission_enabled(policy: Policy) -> None:
+    """Every test here uses port 587: not applicable where the policy turns submission off."""
+    needs_submission(policy)
 
 
 def test_submission_offers_starttls_and_offers_auth_only_inside_tls(stack: Stack) -> None:
@@ -19,26 +24,31 @@ def test_submission_offers_starttls_and_offers_auth_only_inside_tls(stack: Stack
     assert "AUTH PLAIN LOGIN" in inside_tls, inside_tls
 
 
-def test_an_authenticated_client_may_relay_to_a_remote_domain(stack: Stack) -> None:
+def test_an_authenticated_client_may_relay_to_a_remote_domain(stack: Stack, submission_login: tuple[str, str]) -> None:
+    user, password = submission_login
     rcpt = f"partner@{REMOTE_DOMAIN}"
-    message = make_message(sender=USER, to=rcpt, tag="submission")
-    result = send_message(message, port=stack.submission_port, mail_from=USER, rcpt_to=[rcpt],
-                          starttls=True, login=(USER, PASSWORD))
+    message = make_message(sender=user, to=rcpt, tag="submission")
+    result = send_message(message, port=stack.submission_port, mail_from=user, rcpt_to=[rcpt],
+                          starttls=True, login=(user, password))
     assert result.accepted, result
     arrived = stack.sink.wait_for(message_id_of(message))
     assert arrived[0].recipients == [rcpt], stack.trail(message_id_of(message))
 
 
-def test_an_unauthenticated_client_may_not_relay_on_the_submission_port(stack: Stack) -> None:
+def test_an_unauthenticated_client_may_not_relay_on_the_submission_port(
+    stack: Stack, submission_login: tuple[str, str]
+) -> None:
+    user = submission_login[0]
     rcpt = f"partner@{REMOTE_DOMAIN}"
-    result = send_message(make_message(sender=USER, to=rcpt), port=stack.submission_port, mail_from=USER,
+    result = send_message(make_message(sender=user, to=rcpt), port=stack.submission_port, mail_from=user,
                           rcpt_to=[rcpt], starttls=True)
     reply = result.rcpts[rcpt]
     assert reply.code == SMTPStatus.mailbox_does_not_exist and reply.text.startswith("5.7.1"), result
 
 
-def test_a_wrong_password_is_refused_with_535(stack: Stack) -> None:
+def test_a_wrong_password_is_refused_with_535(stack: Stack, submission_login: tuple[str, str]) -> None:
+    user = submission_login[0]
     with pytest.raises(SMTPAuthenticationError) as refused:
-        send_message(make_message(sender=USER, to=USER), port=stack.submission_port, mail_from=USER,
-                     rcpt_to=[USER], starttls=True, login=(USER, "not-the-password"))
+        send_message(make_message(sender=user, to=user), port=stack.submission_port, mail_from=user,
+                     rcpt_to=[user], starttls=True, login=(user, "not-the-password"))
     assert refused.value.code == SMTPStatus.auth_failed
