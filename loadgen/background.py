@@ -2,6 +2,7 @@
 the chain, then a drain that waits for every accepted message."""
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from harness import PollTimeout, Stack, poll_until
@@ -22,7 +23,7 @@ class BackgroundLoad:
         self.live: RunResult | None = None
         self._stop = threading.Event()
         self._outcome: list[Any] = []
-        watchers = watchers_for(plan, stack.sink, stack)
+        watchers = self.watchers = watchers_for(plan, stack.sink, stack)
         points = injections(stack.office_port, stack.submission_port, current_policy().submission_login)
 
         def progress(result: RunResult, arrived: int) -> None:
@@ -64,6 +65,14 @@ class BackgroundLoad:
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
+
+    def settle(self, result: RunResult, settled: Callable[[], bool], *, timeout: float = 180) -> None:
+        """After result(): wait until `settled()` (e.g. both queues empty), then look at the
+        sink and mailboxes once more, so a late second copy (a resend after a timeout, a
+        retry from MTA-TX's queue) is counted, not missed because the first had arrived."""
+        poll_until(settled, timeout=timeout, what="the chain's queues to empty", interval=1)
+        for watcher in self.watchers:
+            watcher.poll(result.arrivals, force=True)
 
     def __enter__(self) -> "BackgroundLoad":
         return self

@@ -161,7 +161,8 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
             oom_after = oom_before if not restarts else 0
         oom_kills = (oom_after if restarts else max(0, oom_after - oom_before)) + restarts
         missing = saturated.matched().missing + common.matched().missing
-        queued = len(set(missing) & (stack.rx.queued_message_ids() | stack.tx.queued_message_ids())) if missing else 0
+        waiting = stack.rx.queued_message_ids() | stack.tx.queued_message_ids() if missing else set()
+        queued = len({delivery.message_id for delivery in missing} & waiting)
     point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
                    remote={p.message_id for p in common_plan if p.mailbox is None})
     return replace(point, lost=point.lost - queued, queued=queued, repeat=repeat)

@@ -129,6 +129,9 @@ def stack() -> Iterator[Stack]:
     already up instead (`make up`'s is "testbed"), left running afterwards: to try a change
     made inside its containers by hand."""
     attach = os.environ.get("TESTBED_ATTACH")
+    if attach and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.exit("TESTBED_ATTACH runs on one chain: several workers would stop and restart daemons under "
+                    "each other's tests. Add TEST_CHAINS=1.", returncode=4)
     if attach:
         yield Stack(project=attach)
         return
@@ -159,7 +162,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_testnodedown(node: Any, error: object) -> None:
     """In the pytest-xdist controller: collect each worker's notes (pytest_sessionfinish)."""
     output = getattr(node, "workeroutput", {})
-    run_report.HOSTILE.extend(output.get("hostile", []))
+    # A module's count line comes from every worker that ran some of its tests: once is enough.
+    run_report.HOSTILE.extend(line for line in output.get("hostile", []) if line not in run_report.HOSTILE)
     run_report.ROWS.extend(run_report.FaultRow(**row) for row in output.get("fault_rows", []))
 
 

@@ -99,10 +99,12 @@ def fuzz_seed() -> int:
 async def fuzz(port: int, seed: int, policy: Policy) -> FuzzOutcome:
     outcome, rng = FuzzOutcome(), random.Random(seed)
     deadline = time.monotonic() + SECONDS
-    scripts = iter([session_script(rng, policy) for _ in range(SESSIONS)])
+    # Every session's commands and DATA bytes drawn up front, in order: FUZZ_SEED replays them
+    # (the 16 concurrent workers would otherwise draw from the generator in a racy order).
+    scripts = iter([(session_script(rng, policy), rng.randbytes(200)) for _ in range(SESSIONS)])
 
     async def worker() -> None:
-        for script in scripts:
+        for script, data in scripts:
             if time.monotonic() > deadline:
                 return
             try:
@@ -116,13 +118,12 @@ async def fuzz(port: int, seed: int, policy: Policy) -> FuzzOutcome:
                 for line in script:
                     outcome.commands += 1
                     reply = await session.command(line)
-                    if reply is None:
-                        if line != script[-1]:
-                            note_early_close(outcome, session)
+                    if reply is None:  # even after the last command: QUIT is answered with 221
+                        note_early_close(outcome, session)
                         break
                     outcome.replies[reply.code] = outcome.replies.get(reply.code, 0) + 1
                     if line == b"DATA" and reply.code == 354:
-                        await session.send(b"Subject: fuzz\r\n\r\n" + rng.randbytes(200) + b"\r\n.\r\n")
+                        await session.send(b"Subject: fuzz\r\n\r\n" + data + b"\r\n.\r\n")
                         await session.reply()
             except TimeoutError:
                 outcome.hangs.append(str(session))
