@@ -76,4 +76,7 @@ def test_latency_at_the_common_rate_does_not_depend_on_the_in_flight_setting() -
     evidence = (f"p50 ms at saturation {saturated_few} / {saturated_many}, at {rate:.2f} msg/s {common_few} / "
                 f"{common_many} (saturated throughput {capacity:.2f} msg/s with 2 in flight)")
     assert saturated_many > 3 * saturated_few, evidence  # the setting does drive saturation latency
-    assert max(common_few, common_many) < 1.5 * min(common_few, common_many), evidence
+    # A backlog carried over from the saturated run would multiply the common-rate latency
+    # (5x and more, measured when the rate was above capacity); beside another chain (make
+    # test's second worker) two like runs differed by up to 1.5x. Hence 2x.
+    assert max(common_few, common_many) < 2 * min(common_few, common_many), evidence
