@@ -26,7 +26,10 @@ export SINK_API_PORT ?= 8025
 # The configuration under test, assembled over the sample into .build/config/<id>; its
 # images are tagged per configuration so switching back and forth does not rebuild.
 CONFIG ?= config/sample
-CONFIG_ID := $(shell printf '%s' '$(notdir $(abspath $(CONFIG)))' | tr -c 'A-Za-z0-9_.-' _)-$(shell printf '%s' '$(abspath $(CONFIG))' | md5sum | cut -c1-6)
+# A folder inside this checkout is named by its path relative to it: every clone then builds the
+# same CONFIG build argument, and Docker's layer cache carries over from one clone to the next.
+CONFIG_PATH := $(patsubst $(CURDIR)/%,%,$(abspath $(CONFIG)))
+CONFIG_ID := $(shell printf '%s' '$(notdir $(abspath $(CONFIG)))' | tr -c 'A-Za-z0-9_.-' _)-$(shell printf '%s' '$(CONFIG_PATH)' | md5sum | cut -c1-6)
 export TESTBED_SOURCE_CONFIG := $(abspath $(CONFIG))
 export TESTBED_CONFIG := .build/config/$(CONFIG_ID)
 export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
