@@ -63,8 +63,9 @@ base: prereqs ## Make the base image (pulled, or built once with debootstrap)
 config: $(VENV)/.installed ## Assemble CONFIG over the sample; print which file came from where
 	@$(VENV)/bin/python -m siteconfig.folder $(CONFIG) $(TESTBED_CONFIG)
 
-build: base config ## Build the images of the chain (from CONFIG)
-	TESTBED_BASE_IMAGE=$$(cat .build/base-image) docker compose build --quiet
+build: base config ## Build the images of the chain (from CONFIG); a refused file is named with its line (V=1: Docker's output)
+	@echo "building the images of $(CONFIG_PATH) (Docker's output: .build/build-$(CONFIG_ID).log)"
+	@TESTBED_BASE_IMAGE=$$(cat .build/base-image) $(VENV)/bin/python -m siteconfig.build
 
 lint-config: build ## Check CONFIG: policy.toml, m4 and sendmail's config test, amavisd-new's config, policy vs the compiled config
 	@$(VENV)/bin/python -m siteconfig.check

@@ -45,6 +45,9 @@ class Users(_Section):
 class Relay(_Section):
     lan: bool = True  # MTA-RX relays for the trusted LAN (the "office" container)
     domains: list[str] = Field(default_factory=list)  # relayed to from anywhere (access "To:" RELAY)
+    # Clients MTA-RX relays for besides loopback and the LAN client: access-map keys
+    # ("Connect:192.0.2.7", "192.0.2" for a network, host names), as the access map writes them.
+    clients: list[str] = Field(default_factory=list)
 
 
 class Limits(_Section):

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
+from harness.preflight import BrokenChainError, preflight
 from harness.stack import REPO
 from siteconfig.policy import REMOTE_DOMAIN, Policy, current_policy
 from tests import run_report
@@ -136,7 +137,19 @@ def stack() -> Iterator[Stack]:
         yield Stack(project=attach)
         return
     with Stack() as running:
+        policy = policy_under_test()
+        user = policy.mailboxes[0]
+        preflight(running, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
         yield running
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A chain that fails its preflight stops the session: every other test would fail on
+    it too, a minute each."""
+    yield
+    if call.excinfo is not None and call.excinfo.errisinstance(BrokenChainError):
+        item.session.shouldstop = "the preflight message did not pass every hop (the error above names the hop)"
 
 
 @pytest.fixture

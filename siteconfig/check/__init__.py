@@ -6,6 +6,7 @@ relay; content, submission, dns). Sendmail's values (MaxMessageSize, R=, mailers
 domains, DNSBLs) are read from the .cf compiled into the images (compiled), so a prebuilt
 .cf is checked like one made from an .mc; a finding still names the .mc line that sets a
 value when there is one.
+The document's invariants hold whatever the policy says (invariants).
 Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new.
 
 python -m siteconfig.check   (make lint-config) checks $TESTBED_CONFIG, assembled from
@@ -20,6 +21,7 @@ from siteconfig.check.compiled import CHAIN_CFS, CompiledCf, CompiledCfError, re
 from siteconfig.check.content import check_content
 from siteconfig.check.context import ConfigFiles, Context, Finding
 from siteconfig.check.dns import check_dns
+from siteconfig.check.invariants import check_invariants
 from siteconfig.check.limits import check_limits
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
@@ -61,4 +63,4 @@ def check_policy(assembled: Path, source: Path, compiled: Mapping[str, CompiledC
     except PolicyError as bad:
         return [Finding(files.shown("policy.toml"), line, text) for line, text in bad.problems]
     ctx = Context(policy, (assembled / "policy.toml").read_text(), files, compiled)
-    return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)]
+    return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)] + check_invariants(ctx)
