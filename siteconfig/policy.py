@@ -91,7 +91,17 @@ class Dns(_Section):
     remote_domains: list[DomainName] = Field(default_factory=list)
 
 
+class Derivation(_Section):
+    """Present when the testbed derived the policy (the folder has no policy.toml)."""
+
+    source: str  # the configuration folder it was derived from
+    # "section.key: why" for each expectation the configuration does not state; the tests
+    # that need one report themselves not applicable, saying so.
+    unstated: list[str] = Field(default_factory=list)
+
+
 class Policy(_Section):
+    derived: Derivation | None = None
     domains: Domains
     users: Users
     relay: Relay = Relay()

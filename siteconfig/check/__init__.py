@@ -28,7 +28,7 @@ from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_policy", "check_tools", "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_document", "check_policy", "check_tools", "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -63,4 +63,15 @@ def check_policy(assembled: Path, source: Path, compiled: Mapping[str, CompiledC
     except PolicyError as bad:
         return [Finding(files.shown("policy.toml"), line, text) for line, text in bad.problems]
     ctx = Context(policy, (assembled / "policy.toml").read_text(), files, compiled)
-    return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)] + check_invariants(ctx)
+    return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)]
+
+
+def check_document(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf]) -> list[Finding]:
+    """The document's invariants (siteconfig/check/invariants.py), whatever the policy says;
+    none when the policy does not load (check_policy says why)."""
+    files = ConfigFiles(assembled, source)
+    try:
+        policy = load_policy(assembled / "policy.toml")
+    except PolicyError:
+        return []
+    return check_invariants(Context(policy, (assembled / "policy.toml").read_text(), files, compiled))
