@@ -78,9 +78,14 @@ def refusals(log: str) -> list[Refusal]:
 
 
 def _line_of(files: ConfigFiles, rel: str, says: str) -> int | None:
-    for number, line in enumerate((files.text(rel) or "").splitlines(), start=1):
-        if says and says in line:
-            return number
+    """The first line (comments aside) that names `says`, else its last path component
+    (the .mc may build the path from a macro: `CERT_DIR/sendmail.pem')."""
+    lines = [(n, line) for n, line in enumerate((files.text(rel) or "").splitlines(), start=1)
+             if not line.lstrip().startswith(("#", "dnl"))]
+    for needle in (says, says.rsplit("/", 1)[-1]):
+        found = next((number for number, line in lines if needle and needle in line), None)
+        if found is not None:
+            return found
     return None
 
 

@@ -113,8 +113,14 @@ def _submission(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
            or bool(_first(rx, r"DAEMON_OPTIONS\(.*Port=(587|submission)")))
     accounts = [entry.split() for _, entry in _lines(folder / "rx" / "sasl-users")]
     domain = (d.values["domains"]["local"] or ["localhost"])[0]
-    d.set("submission", "enabled", msa and bool(accounts), "rx/thishost-rx.mc's MSA and rx/sasl-users")
-    if msa and accounts and len(accounts[0]) >= 2:
+    # An authenticated client may relay only by a mechanism TRUST_AUTH_MECH names.
+    trusted = _first(rx, r"TRUST_AUTH_MECH\(")
+    d.set("submission", "enabled", msa and bool(accounts) and bool(trusted),
+          "rx/thishost-rx.mc's MSA, TRUST_AUTH_MECH and rx/sasl-users")
+    if msa and accounts and not trusted:
+        d.unstated.append("submission: MTA-RX offers AUTH but no TRUST_AUTH_MECH, so an authenticated client may "
+                          "not relay; whether submission is meant to work is not stated")
+    if msa and trusted and accounts and len(accounts[0]) >= 2:
         d.set("submission", "login", f"{accounts[0][0]}@{domain}", "rx/sasl-users:1 (first account)")
         d.set("submission", "password", accounts[0][1], "rx/sasl-users:1")
 
