@@ -31,11 +31,16 @@ FIXES = [
     (r"cannot open `([^']*cf\.m4)'", "cf.m4 is at /usr/share/sendmail/cf/m4/cf.m4 here (Debian; Fedora's "
      "/usr/share/sendmail-cf and FreeBSD's paths lead there too): include it by one of those paths, or drop the "
      "include line, since the testbed puts cf.m4 first when the .mc does not include it"),
+    (r"cannot open `[^']*/(mailer|hack|feature|ostype|domain)/[^']*'", "that file is not part of sendmail-cf: a "
+     "mailer, hack or feature of a site's own cannot come in a config folder, so the testbed cannot run this line; "
+     "remove it (and what depends on it) to test the rest"),
     (r"cannot open `([^']*)'", "the file named there is not in the image: bring it in the config folder, or "
      "include it by the path sendmail-cf has on Debian (/usr/share/sendmail/cf/...)"),
-    (r"end of file in string", "a quote opened with ` on that line is never closed with ': m4 read the rest "
-     "of the file as one string"),
+    (r"end of file in (string|argument list)", "a quote opened with ` on that line is never closed with ': m4 "
+     "read the rest of the file as one string"),
     (r"FEATURE\(\) should be before MAILER\(\)", "move the FEATURE() lines above the first MAILER() line"),
+    (r"duplicate OSTYPE|missing argument for FEATURE", "sendmail's cf.m4 turns m4's # comments off (changecom): a "
+     "macro named in a # line runs like any other; write that comment with dnl, or without the macro's name"),
     (r"no RHS for LHS", "each line of a map is a key and a value separated by white space; this one has no value"),
     (r"Permission denied", "sendmail and makemap trust only root and confTRUSTED_USER with /etc/mail; Debian's "
      "belongs to smmta: define(`confTRUSTED_USER', `smmta') in the .mc"),
@@ -100,10 +105,37 @@ def _feature_after_mailer(files: ConfigFiles, rel: str) -> int | None:
     return None
 
 
+def _unclosed_quote(text: str) -> int | None:
+    """The line with a ` it does not close (m4 names only the end of the file, where it
+    ran out): .mc lines keep their quotes balanced, even a value spread over lines."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split("dnl", 1)[0]
+        if not line.lstrip().startswith("#") and code.count("`") > code.count("'"):
+            return number
+    return None
+
+
+def _named_in_a_comment(files: ConfigFiles, refusal: Refusal) -> int | None:
+    """The # line that names a macro cf.m4 complains about ("duplicate OSTYPE(x)", "missing
+    argument for FEATURE(`x')"): m4 expands it there, since cf.m4 turns # comments off."""
+    text = " ".join(refusal.messages)
+    names = [f"OSTYPE({name}" for name in re.findall(r"duplicate OSTYPE\(`?([\w.-]+)", text)]
+    names += [f"FEATURE({name}" for name in re.findall(r"FEATURE\(`([\w.-]+)'\)", text)]
+    for number, line in enumerate((files.text(refusal.file) or "").splitlines(), start=1):
+        plain = line.replace("`", "").replace("'", "")
+        if line.lstrip().startswith("#") and any(name in plain for name in names):
+            return number
+    return None
+
+
 def explain(refusal: Refusal, files: ConfigFiles) -> str:
     line = refusal.line
     if line is None and any("should be before MAILER" in message for message in refusal.messages):
         line = _feature_after_mailer(files, refusal.file)
+    if line is None:
+        line = _named_in_a_comment(files, refusal)
+    if any("end of file in" in message for message in refusal.messages):
+        line = _unclosed_quote(files.text(refusal.file) or "") or line
     where = f"{files.shown(refusal.file)}:{line}" if line else files.shown(refusal.file)
     text = f"{where}: {refusal.tool} refused it:\n" + "\n".join(f"    {m}" for m in refusal.messages)
     return text + (f"\n  fix: {refusal.fix}" if refusal.fix else "")

@@ -80,11 +80,10 @@ def main(argv: list[str]) -> int:
         derived = derive_policy(into)  # the folder's own sendmail, not the sample's promises
         write_policy(derived, folder, into / "policy.toml")
         origins["policy.toml"] = into / "policy.toml"
-        print(f"policy: {folder} has no policy.toml; derived from its configuration ({into / 'policy.toml'}):")
-        for key, source in derived.sources.items():
-            print(f"  {key:28} <- {source}")
+        print(f"policy: {folder} has no policy.toml; the testbed derived one from its configuration: "
+              f"{into / 'policy.toml'} (where each value came from is at its top)")
         for unstated in derived.unstated:
-            print(f"  not stated: {unstated}")
+            print(f"  not stated, so its tests are not applicable: {unstated}")
     try:  # read where it came from, so an error names the user's file
         write_world(load_policy(origins["policy.toml"]), into)
     except PolicyError as invalid:
