@@ -10,7 +10,7 @@ A small reader of the parts that matter here, not of sendmail's whole language:
   R$-.$-.$-.$-  $: <?> $(dnsbl $4.$3.$2.$1.bl.example. $: OK $)   DNSBL lookups
   DSesmtp:[127.0.0.1]                           macros (S: SMART_HOST, H: MAIL_HUB)
   O DaemonPortOptions=Port=10025, Name=MTA-TX   one line per daemon, all kept
-  SGreet_pause                                  named rulesets (FEATURE(greet_pause) makes this one)
+  Sgreet_pause                                  named rulesets (FEATURE(greet_pause) makes this one)
 """
 
 import re

@@ -77,3 +77,18 @@ def test_a_folder_with_its_own_mc_and_no_policy_is_assembled_with_a_derived_one(
     (own / "tx" / "thishost-tx.mc").write_text((SAMPLE / "tx" / "thishost-tx.mc").read_text())
     assert main([str(own), str(tmp_path / "out")]) == 0
     assert load_policy(tmp_path / "out" / "policy.toml").derived is not None
+
+
+def test_an_unclosed_quote_is_found_at_its_line_not_at_the_end_of_the_file(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    (own / "rx").mkdir(parents=True)
+    mc = (SAMPLE / "rx" / "thishost-rx.mc").read_text().replace("`10485760')dnl", "`10485760)dnl")
+    (own / "rx" / "thishost-rx.mc").write_text(mc)
+    assemble(own, tmp_path / "out")
+    last = len(mc.splitlines())
+    log = (f"#39 0.2 testbed-config-error\tm4\trx/thishost-rx.mc\tm4:/etc/mail/thishost-rx.mc:{last}: "
+           "ERROR: end of file in argument list\n")
+    (refusal,) = refusals(log)
+    line = next(n for n, text in enumerate(mc.splitlines(), 1) if "`10485760)dnl" in text)
+    shown = explain(refusal, ConfigFiles(tmp_path / "out", own))
+    assert shown.startswith(f"{own}/rx/thishost-rx.mc:{line}: m4 refused"), shown
