@@ -88,6 +88,20 @@ class Dns(_Section):
     remote_domains: list[DomainName] = Field(default_factory=list)
 
 
+
+class Dkim(_Section):
+    # Domains whose mail MTA-TX signs on its way to remote domains (OpenDKIM milter, tx/
+    # opendkim.conf); empty: MTA-TX signs nothing and has no milter.
+    signing_domains: list[DomainName] = Field(default_factory=list)
+    # The key's name: its record is published as <selector>._domainkey.<domain>.
+    selector: str = Field(default="testbed", pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+    sign_local: bool = False  # local-to-local mail signed too (it never leaves the site)
+    rx_verifies: bool = False  # MTA-RX verifies signatures (OpenDKIM milter, rx/opendkim.conf)
+    # With a DKIM milter down: "tempfail" (sendmail's F=T: mail waits, nothing leaves
+    # unsigned or comes in unchecked) or "pass" (F= empty: mail goes on without it).
+    on_milter_failure: Literal["tempfail", "pass"] = "tempfail"
+
+
 class Policy(_Section):
     domains: Domains
     users: Users
@@ -97,6 +111,7 @@ class Policy(_Section):
     content: Content = Content()
     capacity: Capacity = Capacity()
     dns: Dns = Dns()
+    dkim: Dkim = Dkim()  # off unless stated: a site's own .mc files predate it
 
     @property
     def local_domain(self) -> str:
