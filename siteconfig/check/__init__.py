@@ -2,11 +2,12 @@
 
 Policy checks: policy.toml parses and validates, and agrees with the configuration where
 both state a thing, one module per policy section (limits, recipients: domains, users and
-relay; content, submission, dns). Sendmail's values (MaxMessageSize, R=, mailers' M=, relay
+relay; content, submission, dns, dkim). Sendmail's values (MaxMessageSize, R=, mailers' M=, relay
 domains, DNSBLs) are read from the .cf compiled into the images (compiled), so a prebuilt
 .cf is checked like one made from an .mc; a finding still names the .mc line that sets a
 value when there is one.
-Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new.
+Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new;
+and the DKIM key in MTA-TX's image against the record in the DNS image (dkim).
 
 python -m siteconfig.check   (make lint-config) checks $TESTBED_CONFIG, assembled from
 $TESTBED_SOURCE_CONFIG, against the images tagged $TESTBED_TAG; exit status 1 when anything
@@ -19,14 +20,15 @@ from pathlib import Path
 from siteconfig.check.compiled import CHAIN_CFS, CompiledCf, CompiledCfError, read_compiled
 from siteconfig.check.content import check_content
 from siteconfig.check.context import ConfigFiles, Context, Finding
+from siteconfig.check.dkim import check_dkim, check_published_keys
 from siteconfig.check.dns import check_dns
 from siteconfig.check.limits import check_limits
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
-from siteconfig.check.tools import check_tools
+from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_policy", "check_tools", "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_keys", "check_policy", "check_tools", "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -37,6 +39,7 @@ SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
     "relay": check_relay,
     "submission": check_submission,
     "dns": check_dns,
+    "dkim": check_dkim,
 }
 
 
@@ -62,3 +65,12 @@ def check_policy(assembled: Path, source: Path, compiled: Mapping[str, CompiledC
         return [Finding(files.shown("policy.toml"), line, text) for line, text in bad.problems]
     ctx = Context(policy, (assembled / "policy.toml").read_text(), files, compiled)
     return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)]
+
+
+def check_keys(assembled: Path, source: Path, tag: str) -> list[Finding]:
+    """The DKIM signing key in the built MTA-TX image against the record in the built DNS image."""
+    try:
+        policy = load_policy(assembled / "policy.toml")
+    except PolicyError:
+        return []  # check_policy reports it
+    return check_published_keys(ConfigFiles(assembled, source), policy, tag, image_output)

@@ -8,6 +8,8 @@ A small reader of the parts that matter here, not of sendmail's whole language:
           m=10, M=20000000, T=DNS/RFC822/SMTP,  (m= the messages per connection, M= the size)
   C{R}relayed.example  CRother.example          classes given in the file (not F file classes)
   R$-.$-.$-.$-  $: <?> $(dnsbl $4.$3.$2.$1.bl.example. $: OK $)   DNSBL lookups
+  Xdkim-sign, S=inet:8891@127.0.0.1, F=T, T=...  milters (INPUT_MAIL_FILTER), used when named
+  O InputMailFilters=dkim-sign                   in this option
 """
 
 import re
@@ -66,6 +68,7 @@ class CompiledCf:
     mailers: dict[str, Definition] = field(default_factory=dict)
     classes: dict[str, list[Setting]] = field(default_factory=dict)
     dnsbl_zones: list[Setting] = field(default_factory=list)
+    milters: dict[str, Definition] = field(default_factory=dict)
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -76,6 +79,13 @@ class CompiledCf:
         """O MaxMessageSize (0 when absent: no limit)."""
         value = self.option("MaxMessageSize") or ""
         return int(value) if value.isdigit() else 0
+
+    @property
+    def input_filters(self) -> list[Definition]:
+        """The milters sendmail calls (O InputMailFilters), in its order; an X line that
+        option does not name is defined but unused."""
+        names = [name.strip() for name in (self.option("InputMailFilters") or "").split(",") if name.strip()]
+        return [self.milters[name] for name in names if name in self.milters]
 
     def maxmsgs(self, mailer: str) -> int:
         """m= of a mailer (e.g. SMTP_MAILER_MAXMSGS of an .mc); KeyError if there is no such mailer."""
@@ -100,7 +110,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def parse_cf(text: str) -> CompiledCf:
-    """Read the options, queue groups, mailers, classes and DNSBL zones of a .cf (the last
+    """Read the options, queue groups, mailers, classes, DNSBL zones and milters of a .cf (the last
     definition of a name counts, as in sendmail)."""
     cf = CompiledCf()
     for number, line in _logical_lines(text):
@@ -116,6 +126,9 @@ def parse_cf(text: str) -> CompiledCf:
         elif match := re.match(r"C(\{\w+\}|\w)(.*)", line):
             name = match.group(1).strip("{}")
             cf.classes.setdefault(name, []).extend(Setting(word, number) for word in match.group(2).split())
+        elif line.startswith("X") and "," in line:
+            milter = _definition(line, number)
+            cf.milters[milter.name] = milter
         elif line.startswith("R") and (lookup := _DNSBL_LOOKUP.search(line)):
             cf.dnsbl_zones.append(Setting(lookup.group(1), number))
     return cf
