@@ -98,7 +98,8 @@ def test_the_signed_message_altered_after_signing_no_longer_verifies(
     altered = (head + b"\r\n\r\n" + body.replace(b"\r\n", b"\r\nAltered on the way.\r\n", 1) if alteration == "body"
                else outgoing.raw.replace(b"\r\nSubject: ", b"\r\nSubject: Altered: ", 1))
     assert altered != outgoing.raw
-    assert not verify(stack, altered), evidence(stack, outgoing)
+    assert verify(stack, outgoing.raw), evidence(stack, outgoing)  # as it arrived, it verifies...
+    assert not verify(stack, altered), evidence(stack, outgoing)  # ... altered, not
 
 
 @pytest.fixture(scope="module")
