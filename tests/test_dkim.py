@@ -184,3 +184,44 @@ def test_with_the_signing_milter_down_mail_is_not_lost_and_leaves_as_the_policy_
         assert verify(stack, arrival.raw), evidence(stack, arrival)
     else:
         assert signatures(arrival.raw) == [], evidence(stack, arrival)
+
+
+@pytest.fixture
+def verifying_milter_restored(stack: Stack) -> Iterator[None]:
+    """For the test that stops OpenDKIM in MTA-RX: it runs again afterwards."""
+    yield
+    start_milter(stack, "rx")
+    stack.wait_healthy("rx", timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("verifying_milter_restored")
+def test_with_the_verifying_milter_down_mail_from_outside_is_not_taken_unchecked(
+    stack: Stack, policy: Policy, people: People
+) -> None:
+    """tempfail: MTA-RX answers 4xx, so the sender keeps the message and sends it again;
+    once OpenDKIM is back it is taken and verified. pass: it is taken at once, unverified."""
+    not_applicable_unless(policy.dkim.rx_verifies, "the policy has MTA-RX verify nothing (dkim.rx_verifies = false)")
+    key = outside_key()
+    not_applicable_unless(key is not None, "no outside key: run through make (it assembles $TESTBED_CONFIG)")
+    assert key is not None
+    reader = people.address(people.reader)
+    message = make_message(sender=OUTSIDE_SENDER, to=reader, tag="dkim-verifier-down")
+    raw = sign(message.as_bytes(), domain=REMOTE_DOMAIN, selector=OUTSIDE_SELECTOR, key=key)
+    stop_milter(stack, "rx")
+    first = send_message(raw, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[reader])
+    mid = message_id_of(message)
+    if policy.dkim.on_milter_failure == "tempfail":
+        assert not first.accepted and first.mail is not None and 400 <= first.mail.code < 500, first
+        start_milter(stack, "rx")
+        again = send_message(raw, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[reader])
+        assert again.accepted, again
+    else:
+        assert first.accepted, first
+    arrival = Arrival(mid, stack.tx.wait_for_mailbox(people.reader, mid, timeout=90).as_bytes())
+    assert len(stack.tx.copies(people.reader, mid)) == 1, evidence(stack, arrival)
+    results = authentication_results(arrival.raw, AUTHSERV_ID)
+    if policy.dkim.on_milter_failure == "tempfail":
+        assert len(results) == 1 and "dkim=pass" in results[0], evidence(stack, arrival)
+    else:
+        assert results == [], evidence(stack, arrival)
