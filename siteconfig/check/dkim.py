@@ -102,10 +102,6 @@ def _signer(ctx: Context) -> list[Finding]:
     if not dkim.signing_domains or not settings:
         return []
     shown, findings = ctx.files.shown(rel), []
-    mode = settings.get("Mode", ("sv", None))
-    if "s" not in mode[0]:
-        findings.append(Finding(shown, mode[1], f"Mode {mode[0]} does not sign, but "
-                                f"{ctx.says('dkim', 'signing_domains', dkim.signing_domains)}"))
     domains = settings.get("Domain", ("", None))
     named = {d.strip().lower().rstrip(".") for d in domains[0].split(",") if d.strip()}
     if named != {d.lower().rstrip(".") for d in dkim.signing_domains}:
@@ -124,12 +120,24 @@ def _signer(ctx: Context) -> list[Finding]:
     return findings
 
 
+def _mode(ctx: Context, side: str) -> list[Finding]:
+    """A wanted milter's opendkim.conf does its side's job: Mode s(ign) at MTA-TX, v(erify) at MTA-RX."""
+    rel, letter, mta = SIDES[side]
+    wanted, key = _wanted(ctx.policy, side)
+    mode = opendkim_settings(ctx.files.text(rel)).get("Mode", ("sv", None))  # OpenDKIM's default: sv
+    if not wanted or letter in mode[0] or ctx.files.text(rel) is None:
+        return []
+    return [Finding(ctx.files.shown(rel), mode[1], f"Mode {mode[0]} does not {'sign' if letter == 's' else 'verify'}"
+                    f" at {mta}, but {ctx.says('dkim', key, _shown(ctx, key))}")]
+
+
 def check_dkim(ctx: Context) -> list[Finding]:
     findings = []
     for side in SIDES:
         cf = ctx.compiled.get(side)
         if cf is not None:
             findings += _milters(ctx, side, cf)
+        findings += _mode(ctx, side)
     return findings + _signer(ctx)
 
 

@@ -101,6 +101,14 @@ def test_opendkim_conf_must_sign_the_policys_domains_with_its_selector_and_spare
     ], found
 
 
+def test_a_milter_configured_for_the_other_job_is_found(tmp_path: Path) -> None:
+    verifying = (SAMPLE / "tx" / "opendkim.conf").read_text().replace("Mode                s", "Mode                v")
+    (finding,) = _found(tmp_path, _own(tmp_path, files={"tx/opendkim.conf": verifying}))
+    assert finding.replace(f"{tmp_path}/", "") == (
+        "mine/tx/opendkim.conf:6: Mode v does not sign at MTA-TX, but "
+        "mine/policy.toml:48 says dkim.signing_domains = ['testbed.example']")
+
+
 def test_opendkim_settings_take_the_last_line_and_ignore_comments() -> None:
     settings = opendkim_settings("# Mode v\nMode  s\nSocket inet:1@x # trailing\nMode sv\n")
     assert settings == {"Mode": ("sv", 4), "Socket": ("inet:1@x", 3)}
