@@ -18,15 +18,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from siteconfig.policy import REMOTE_DOMAIN, Policy
+from siteconfig.policy import REMOTE_DOMAIN
 
-__all__ = ["OUTSIDE_KEY", "OUTSIDE_SELECTOR", "DkimKeyError", "Record", "install_keys", "public_key_base64",
-           "record_value"]
+__all__ = ["KEY_DIR", "OUTSIDE_KEY", "OUTSIDE_SELECTOR", "DkimKeyError", "Record", "install_keys",
+           "opendkim_settings", "public_key_base64", "record_value"]
 
 REPO = Path(__file__).resolve().parents[1]
 STORE = REPO / ".build" / "dkim"
 OUTSIDE_SELECTOR = "outside"
 OUTSIDE_KEY = "outside/dkim/outside.private"  # in the assembled folder: the tests sign with it
+KEY_DIR = "/etc/opendkim/keys"  # where Dockerfile.tx installs tx/dkim/*.private
 KEY_BITS = 2048
 
 
@@ -52,11 +53,11 @@ def _openssl(*args: str, stdin: bytes | None = None) -> bytes:
     return done.stdout
 
 
-def _stored_key(name: str) -> Path:
-    """.build/dkim/<name>.private, made once."""
-    path = STORE / f"{name}.private"
+def _stored_key(store: Path, name: str) -> Path:
+    """<store>/<name>.private, made once."""
+    path = store / f"{name}.private"
     if not path.is_file():
-        STORE.mkdir(parents=True, exist_ok=True)
+        store.mkdir(parents=True, exist_ok=True)
         fresh = path.with_suffix(".tmp")
         fresh.write_bytes(_openssl("genrsa", str(KEY_BITS)))
         fresh.chmod(0o600)
@@ -74,8 +75,8 @@ def record_value(public_key: str) -> str:
     return f"v=DKIM1; k=rsa; p={public_key}"
 
 
-def _install(name: str, into: Path, rel: str) -> str:
-    source = _stored_key(name)
+def _install(store: Path, name: str, into: Path, rel: str) -> str:
+    source = _stored_key(store, name)
     target = into / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(source.read_bytes())
@@ -83,16 +84,36 @@ def _install(name: str, into: Path, rel: str) -> str:
     return public_key_base64(source.read_bytes())
 
 
-def install_keys(policy: Policy, into: Path) -> list[Record]:
+def opendkim_settings(text: str | None) -> dict[str, tuple[str, int]]:
+    """opendkim.conf's `Name value` lines: name -> (value, line); later lines win."""
+    settings = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        words = line.split("#", 1)[0].split(None, 1)
+        if len(words) == 2:
+            settings[words[0]] = (words[1].strip(), number)
+    return settings
+
+
+def _signing_key(into: Path, store: Path) -> list[Record]:
+    """MTA-TX's key where tx/opendkim.conf's KeyFile will find it, and its record under the
+    conf's Selector for each of its Domains. The configuration, not the policy, decides: a
+    folder that signs without stating [dkim] still needs a key (lint compares the two)."""
+    settings = opendkim_settings((into / "tx" / "opendkim.conf").read_text()
+                                 if (into / "tx" / "opendkim.conf").is_file() else None)
+    if not {"KeyFile", "Selector", "Domain"} <= settings.keys():
+        return []
+    keyfile, selector = settings["KeyFile"][0], settings["Selector"][0]
+    if Path(keyfile).parent != Path(KEY_DIR):
+        raise DkimKeyError(f"tx/opendkim.conf:{settings['KeyFile'][1]}: KeyFile {keyfile} must be in {KEY_DIR}/, "
+                           "where the MTA-TX image installs the key made for it")
+    public = _install(store, f"site-{selector}", into, f"tx/dkim/{Path(keyfile).name}")
+    domains = [d.strip().rstrip(".") for d in settings["Domain"][0].split(",") if d.strip()]
+    return [Record(f"{selector}._domainkey.{domain}", record_value(public)) for domain in domains]
+
+
+def install_keys(into: Path, store: Path = STORE) -> list[Record]:
     """Put the keys into the assembled folder `into` and return the records to publish:
-    MTA-TX's key under the policy's selector for each signing domain (when there is one),
-    and the outside world's key for the remote domain."""
-    records = []
-    dkim = policy.dkim
-    if dkim.signing_domains:
-        public = _install(f"site-{dkim.selector}", into, f"tx/dkim/{dkim.selector}.private")
-        records += [Record(f"{dkim.selector}._domainkey.{domain.rstrip('.')}", record_value(public))
-                    for domain in dkim.signing_domains]
-    public = _install("outside", into, OUTSIDE_KEY)
-    records.append(Record(f"{OUTSIDE_SELECTOR}._domainkey.{REMOTE_DOMAIN}", record_value(public)))
-    return records
+    MTA-TX's signing key (when tx/opendkim.conf signs) and the outside world's for the
+    remote domain. Keys are made once in `store` and reused."""
+    public = _install(store, "outside", into, OUTSIDE_KEY)
+    return [*_signing_key(into, store), Record(f"{OUTSIDE_SELECTOR}._domainkey.{REMOTE_DOMAIN}", record_value(public))]

@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
         print(f"error: the policy does not load, so the DNS world cannot be made:\n{invalid}", file=sys.stderr)
         return 2
     try:
-        records = install_keys(policy, into)
+        records = install_keys(into)
     except DkimKeyError as failed:
         print(f"error: the DKIM keys cannot be made: {failed}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.dkim import authentication_results, outside_key, sign, signatures, start_milter, stop_milter, verify
 from siteconfig.dkimkeys import OUTSIDE_SELECTOR
 from siteconfig.dnsworld import CHAIN_HOST
-from siteconfig.policy import Policy
+from siteconfig.policy import Dkim, Policy
 from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -40,11 +40,19 @@ def evidence(stack: Stack, arrival: Arrival) -> str:
     return f"headers as arrived:\n{head}\n{stack.trail(arrival.message_id)}\n{milters}"
 
 
-def signing_login(policy: Policy, login: tuple[str, str]) -> tuple[str, str]:
+@pytest.fixture(scope="module")
+def dkim(policy: Policy) -> Dkim:
+    """What the policy states about DKIM; every test here is not applicable without it."""
+    not_applicable_unless(policy.dkim is not None, "the policy states no [dkim]")
+    assert policy.dkim is not None
+    return policy.dkim
+
+
+def signing_login(dkim: Dkim, login: tuple[str, str]) -> tuple[str, str]:
     """The submission account, when its domain is one MTA-TX signs for."""
-    not_applicable_unless(bool(policy.dkim.signing_domains), "the policy signs nothing (dkim.signing_domains = [])")
+    not_applicable_unless(bool(dkim.signing_domains), "the policy signs nothing (dkim.signing_domains = [])")
     domain = login[0].rpartition("@")[2].lower()
-    not_applicable_unless(domain in [d.lower().rstrip(".") for d in policy.dkim.signing_domains],
+    not_applicable_unless(domain in [d.lower().rstrip(".") for d in dkim.signing_domains],
                           f"the submission login's domain {domain} is not in dkim.signing_domains")
     return login
 
@@ -58,9 +66,9 @@ def submit(stack: Stack, login: tuple[str, str], rcpt: str, tag: str) -> EmailMe
 
 
 @pytest.fixture(scope="module")
-def outgoing(stack: Stack, policy: Policy, submission_login_once: tuple[str, str]) -> Arrival:
+def outgoing(stack: Stack, dkim: Dkim, submission_login_once: tuple[str, str]) -> Arrival:
     """One message submitted on 587 to a remote address, as the sink received it."""
-    message = submit(stack, signing_login(policy, submission_login_once), f"partner@{REMOTE_DOMAIN}", "dkim-out")
+    message = submit(stack, signing_login(dkim, submission_login_once), f"partner@{REMOTE_DOMAIN}", "dkim-out")
     arrived = stack.sink.wait_for(message_id_of(message), timeout=90)
     return Arrival(message_id_of(message), stack.sink.raw(arrived[0].id))
 
@@ -73,11 +81,11 @@ def submission_login_once(policy: Policy) -> tuple[str, str]:
 
 
 def test_mail_submitted_to_a_remote_address_leaves_mta_tx_with_a_signature_of_the_senders_domain(
-    stack: Stack, policy: Policy, outgoing: Arrival
+    stack: Stack, policy: Policy, dkim: Dkim, outgoing: Arrival
 ) -> None:
     found = signatures(outgoing.raw)
     domain = policy.submission.login.rpartition("@")[2]
-    assert [(s.domain, s.selector) for s in found] == [(domain, policy.dkim.selector)], evidence(stack, outgoing)
+    assert [(s.domain, s.selector) for s in found] == [(domain, dkim.selector)], evidence(stack, outgoing)
 
 
 def test_the_signature_covers_from_subject_and_the_whole_body(stack: Stack, outgoing: Arrival) -> None:
@@ -103,10 +111,10 @@ def test_the_signed_message_altered_after_signing_no_longer_verifies(
 
 
 @pytest.fixture(scope="module")
-def incoming(stack: Stack, policy: Policy, people: People) -> dict[str, Arrival]:
+def incoming(stack: Stack, dkim: Dkim, people: People) -> dict[str, Arrival]:
     """Two messages from outside on port 25 to the reader, signed with the outside world's
     key for remote.example: one as signed, one with its body altered after signing."""
-    not_applicable_unless(policy.dkim.rx_verifies, "the policy has MTA-RX verify nothing (dkim.rx_verifies = false)")
+    not_applicable_unless(dkim.rx_verifies, "the policy has MTA-RX verify nothing (dkim.rx_verifies = false)")
     key = outside_key()
     not_applicable_unless(key is not None, "no outside key: run through make (it assembles $TESTBED_CONFIG)")
     assert key is not None
@@ -139,14 +147,14 @@ def test_mail_from_outside_altered_after_signing_gets_dkim_fail_at_the_mailbox(
 
 
 def test_local_to_local_mail_is_signed_only_where_the_policy_says_so(
-    stack: Stack, policy: Policy, people: People, submission_login_once: tuple[str, str]
+    stack: Stack, dkim: Dkim, people: People, submission_login_once: tuple[str, str]
 ) -> None:
-    login = signing_login(policy, submission_login_once)
+    login = signing_login(dkim, submission_login_once)
     message = submit(stack, login, people.address(people.reader), "dkim-local")
     arrival = Arrival(message_id_of(message),
                       stack.tx.wait_for_mailbox(people.reader, message_id_of(message), timeout=90).as_bytes())
     signed = bool(signatures(arrival.raw))
-    assert signed == policy.dkim.sign_local, evidence(stack, arrival)
+    assert signed == dkim.sign_local, evidence(stack, arrival)
 
 
 @pytest.fixture
@@ -162,15 +170,15 @@ def signing_milter_restored(stack: Stack) -> Iterator[None]:
 @pytest.mark.slow
 @pytest.mark.usefixtures("signing_milter_restored")
 def test_with_the_signing_milter_down_mail_is_not_lost_and_leaves_as_the_policy_says(
-    stack: Stack, policy: Policy, submission_login_once: tuple[str, str]
+    stack: Stack, dkim: Dkim, submission_login_once: tuple[str, str]
 ) -> None:
     """tempfail: the mail waits in MTA-RX's queue (MTA-TX answers 4xx) and leaves once,
     signed, when OpenDKIM is back. pass: it leaves at once, unsigned."""
-    login = signing_login(policy, submission_login_once)
+    login = signing_login(dkim, submission_login_once)
     stop_milter(stack, "tx")
     message = submit(stack, login, f"partner@{REMOTE_DOMAIN}", "dkim-milter-down")
     mid = message_id_of(message)
-    if policy.dkim.on_milter_failure == "tempfail":
+    if dkim.on_milter_failure == "tempfail":
         # MTA-RX's queue runner was told 4xx (through amavisd-new) and keeps the message.
         poll_until(lambda: "dsn=4." in stack.trail(mid), timeout=60, what=f"<{mid}> deferred by MTA-RX",
                    evidence=lambda: stack.trail(mid))
@@ -180,7 +188,7 @@ def test_with_the_signing_milter_down_mail_is_not_lost_and_leaves_as_the_policy_
     arrived = stack.sink.wait_for(mid, timeout=120)
     arrival = Arrival(mid, stack.sink.raw(arrived[0].id))
     assert len(stack.sink.by_message_id(mid)) == 1, evidence(stack, arrival)
-    if policy.dkim.on_milter_failure == "tempfail":
+    if dkim.on_milter_failure == "tempfail":
         assert verify(stack, arrival.raw), evidence(stack, arrival)
     else:
         assert signatures(arrival.raw) == [], evidence(stack, arrival)
@@ -197,11 +205,11 @@ def verifying_milter_restored(stack: Stack) -> Iterator[None]:
 @pytest.mark.slow
 @pytest.mark.usefixtures("verifying_milter_restored")
 def test_with_the_verifying_milter_down_mail_from_outside_is_not_taken_unchecked(
-    stack: Stack, policy: Policy, people: People
+    stack: Stack, dkim: Dkim, people: People
 ) -> None:
     """tempfail: MTA-RX answers 4xx, so the sender keeps the message and sends it again;
     once OpenDKIM is back it is taken and verified. pass: it is taken at once, unverified."""
-    not_applicable_unless(policy.dkim.rx_verifies, "the policy has MTA-RX verify nothing (dkim.rx_verifies = false)")
+    not_applicable_unless(dkim.rx_verifies, "the policy has MTA-RX verify nothing (dkim.rx_verifies = false)")
     key = outside_key()
     not_applicable_unless(key is not None, "no outside key: run through make (it assembles $TESTBED_CONFIG)")
     assert key is not None
@@ -211,7 +219,7 @@ def test_with_the_verifying_milter_down_mail_from_outside_is_not_taken_unchecked
     stop_milter(stack, "rx")
     first = send_message(raw, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[reader])
     mid = message_id_of(message)
-    if policy.dkim.on_milter_failure == "tempfail":
+    if dkim.on_milter_failure == "tempfail":
         assert not first.accepted and first.mail is not None and 400 <= first.mail.code < 500, first
         start_milter(stack, "rx")
         again = send_message(raw, port=stack.smtp_port, mail_from=OUTSIDE_SENDER, rcpt_to=[reader])
@@ -221,7 +229,7 @@ def test_with_the_verifying_milter_down_mail_from_outside_is_not_taken_unchecked
     arrival = Arrival(mid, stack.tx.wait_for_mailbox(people.reader, mid, timeout=90).as_bytes())
     assert len(stack.tx.copies(people.reader, mid)) == 1, evidence(stack, arrival)
     results = authentication_results(arrival.raw, AUTHSERV_ID)
-    if policy.dkim.on_milter_failure == "tempfail":
+    if dkim.on_milter_failure == "tempfail":
         assert len(results) == 1 and "dkim=pass" in results[0], evidence(stack, arrival)
     else:
         assert results == [], evidence(stack, arrival)

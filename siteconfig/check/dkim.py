@@ -11,7 +11,8 @@ from fnmatch import fnmatch
 
 from siteconfig.check.compiled import CompiledCf, Definition
 from siteconfig.check.context import ConfigFiles, Context, Finding, mc_line
-from siteconfig.policy import Policy
+from siteconfig.dkimkeys import opendkim_settings
+from siteconfig.policy import Dkim, Policy
 
 __all__ = ["KEY_READER_SCRIPT", "check_dkim", "check_published_keys", "compare_key_and_records", "opendkim_settings"]
 
@@ -20,26 +21,16 @@ SIDES = {"tx": ("tx/opendkim.conf", "s", "MTA-TX"), "rx": ("rx/opendkim.conf", "
 _INPUT_MAIL_FILTER = r"INPUT_MAIL_FILTER\(\s*`{name}'"
 
 
-def opendkim_settings(text: str | None) -> dict[str, tuple[str, int]]:
-    """opendkim.conf's `Name value` lines: name -> (value, line); later lines win."""
-    settings = {}
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        words = line.split("#", 1)[0].split(None, 1)
-        if len(words) == 2:
-            settings[words[0]] = (words[1].strip(), number)
-    return settings
-
-
 def _socket(value: str) -> str:
     """inet:8891@localhost and inet:8891@127.0.0.1 name the same socket here."""
     return value.strip().lower().replace("@localhost", "@127.0.0.1")
 
 
-def _wanted(policy: Policy, side: str) -> tuple[bool, str]:
+def _wanted(dkim: Dkim, side: str) -> tuple[bool, str]:
     """Whether the policy wants this side's milter, and the setting that says so."""
     if side == "tx":
-        return bool(policy.dkim.signing_domains), "signing_domains"
-    return policy.dkim.rx_verifies, "rx_verifies"
+        return bool(dkim.signing_domains), "signing_domains"
+    return dkim.rx_verifies, "rx_verifies"
 
 
 def _where(ctx: Context, side: str, milter: Definition) -> tuple[str, int | None]:
@@ -47,41 +38,41 @@ def _where(ctx: Context, side: str, milter: Definition) -> tuple[str, int | None
                      milter.line)
 
 
-def _failure_flag(ctx: Context, side: str, milter: Definition) -> list[Finding]:
+def _failure_flag(ctx: Context, dkim: Dkim, side: str, milter: Definition) -> list[Finding]:
     flags = milter.fields.get("F", "")
     does = "tempfail" if "T" in flags else "reject" if "R" in flags else "pass"
-    expected = ctx.policy.dkim.on_milter_failure
+    expected = dkim.on_milter_failure
     if does == expected:
         return []
     return [Finding(*_where(ctx, side, milter), f"with milter {milter.name} down {SIDES[side][2]} would {does} "
                     f"(F={flags}), but {ctx.says('dkim', 'on_milter_failure', repr(expected))}")]
 
 
-def _milters(ctx: Context, side: str, cf: CompiledCf) -> list[Finding]:
+def _milters(ctx: Context, dkim: Dkim, side: str, cf: CompiledCf) -> list[Finding]:
     conf_rel, _, mta = SIDES[side]
-    wanted, key = _wanted(ctx.policy, side)
+    wanted, key = _wanted(dkim, side)
     socket = opendkim_settings(ctx.files.text(conf_rel)).get("Socket")
-    dkim = [m for m in cf.input_filters if socket and _socket(m.fields.get("S", "")) == _socket(socket[0])]
+    milters = [m for m in cf.input_filters if socket and _socket(m.fields.get("S", "")) == _socket(socket[0])]
     findings = []
     if side == "tx":  # the document: no milters on MTA-TX, DKIM signing excepted
         findings += [Finding(*_where(ctx, side, m), f"milter {m.name} on MTA-TX: the document allows only DKIM "
                              f"signing there (its socket is not {ctx.files.shown(conf_rel)}'s Socket)")
-                     for m in cf.input_filters if m not in dkim]
+                     for m in cf.input_filters if m not in milters]
     if wanted and socket is None:
-        findings.append(Finding(ctx.policy_file, ctx.at("dkim", key), f"dkim.{key} = {_shown(ctx, key)}, but the "
+        findings.append(Finding(ctx.policy_file, ctx.at("dkim", key), f"dkim.{key} = {_shown(dkim, key)}, but the "
                                 f"configuration has no {conf_rel} with a Socket line"))
-    elif wanted and not dkim:
+    elif wanted and not milters:
         source = ctx.files.shown(ctx.files.cf_source(side))
         findings.append(Finding(source, None, f"{mta} calls no OpenDKIM milter (no INPUT_MAIL_FILTER with "
-                                f"S={socket[0] if socket else '?'}), but {ctx.says('dkim', key, _shown(ctx, key))}"))
-    elif dkim and not wanted:
-        findings.append(Finding(*_where(ctx, side, dkim[0]), f"{mta} calls OpenDKIM (milter {dkim[0].name}), "
-                                f"but {ctx.says('dkim', key, _shown(ctx, key))}"))
-    return findings + [f for m in dkim for f in _failure_flag(ctx, side, m)]
+                                f"S={socket[0] if socket else '?'}), but {ctx.says('dkim', key, _shown(dkim, key))}"))
+    elif milters and not wanted:
+        findings.append(Finding(*_where(ctx, side, milters[0]), f"{mta} calls OpenDKIM (milter {milters[0].name}), "
+                                f"but {ctx.says('dkim', key, _shown(dkim, key))}"))
+    return findings + [f for m in milters for f in _failure_flag(ctx, dkim, side, m)]
 
 
-def _shown(ctx: Context, key: str) -> str:
-    value = getattr(ctx.policy.dkim, key)
+def _shown(dkim: Dkim, key: str) -> str:
+    value = getattr(dkim, key)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -94,10 +85,10 @@ def _unsigned_patterns(files: ConfigFiles, dataset: str) -> list[str]:
     return [item.strip().lower() for item in dataset.split(",") if item.strip()]
 
 
-def _signer(ctx: Context) -> list[Finding]:
+def _signer(ctx: Context, dkim: Dkim) -> list[Finding]:
     """tx/opendkim.conf signs the policy's domains with its selector, and leaves local mail
     unsigned unless the policy signs it."""
-    dkim, rel = ctx.policy.dkim, "tx/opendkim.conf"
+    rel = "tx/opendkim.conf"
     settings = opendkim_settings(ctx.files.text(rel))
     if not dkim.signing_domains or not settings:
         return []
@@ -120,25 +111,28 @@ def _signer(ctx: Context) -> list[Finding]:
     return findings
 
 
-def _mode(ctx: Context, side: str) -> list[Finding]:
+def _mode(ctx: Context, dkim: Dkim, side: str) -> list[Finding]:
     """A wanted milter's opendkim.conf does its side's job: Mode s(ign) at MTA-TX, v(erify) at MTA-RX."""
     rel, letter, mta = SIDES[side]
-    wanted, key = _wanted(ctx.policy, side)
+    wanted, key = _wanted(dkim, side)
     mode = opendkim_settings(ctx.files.text(rel)).get("Mode", ("sv", None))  # OpenDKIM's default: sv
     if not wanted or letter in mode[0] or ctx.files.text(rel) is None:
         return []
     return [Finding(ctx.files.shown(rel), mode[1], f"Mode {mode[0]} does not {'sign' if letter == 's' else 'verify'}"
-                    f" at {mta}, but {ctx.says('dkim', key, _shown(ctx, key))}")]
+                    f" at {mta}, but {ctx.says('dkim', key, _shown(dkim, key))}")]
 
 
 def check_dkim(ctx: Context) -> list[Finding]:
-    findings = []
+    """Nothing to compare when the policy states no [dkim]."""
+    dkim, findings = ctx.policy.dkim, []
+    if dkim is None:
+        return []
     for side in SIDES:
         cf = ctx.compiled.get(side)
         if cf is not None:
-            findings += _milters(ctx, side, cf)
-        findings += _mode(ctx, side)
-    return findings + _signer(ctx)
+            findings += _milters(ctx, dkim, side, cf)
+        findings += _mode(ctx, dkim, side)
+    return findings + _signer(ctx, dkim)
 
 
 # --- the key in MTA-TX's image against the record in the DNS image ------------------------
@@ -150,7 +144,7 @@ KEY_READER_SCRIPT = ("key=$(sed -nE 's/^KeyFile[[:space:]]+//p' /etc/opendkim.co
 
 def compare_key_and_records(policy: Policy, public_pem: str, world: dict, where: str) -> list[Finding]:  # type: ignore[type-arg]
     """Each signing domain's record in `world` carries the key whose public half is `public_pem`."""
-    if not policy.dkim.signing_domains:
+    if policy.dkim is None or not policy.dkim.signing_domains:
         return []
     if not public_pem.strip():
         return [Finding(where, None, "MTA-TX's image has no readable signing key (opendkim.conf KeyFile)")]
@@ -174,7 +168,7 @@ def check_published_keys(files: ConfigFiles, policy: Policy, tag: str,
                          run: Callable[[str, str], str]) -> list[Finding]:
     """The signing key in testbed-tx:<tag> against the records testbed-dns:<tag> serves.
     `run(image, script)` runs a shell script in a fresh container of the image (its stdout)."""
-    if not policy.dkim.signing_domains:
+    if policy.dkim is None or not policy.dkim.signing_domains:
         return []
     public_pem = run(f"testbed-tx:{tag}", KEY_READER_SCRIPT)
     world = json.loads(run(f"testbed-dns:{tag}", "cat /etc/testbed/dns/world.json") or "{}")

@@ -13,8 +13,8 @@ from harness.dkim import authentication_results, signatures
 from siteconfig.check import check_policy
 from siteconfig.check.compiled import parse_cf
 from siteconfig.check.context import ConfigFiles
-from siteconfig.check.dkim import check_published_keys, compare_key_and_records, opendkim_settings
-from siteconfig.dkimkeys import Record, record_value
+from siteconfig.check.dkim import check_published_keys, compare_key_and_records
+from siteconfig.dkimkeys import DkimKeyError, Record, install_keys, opendkim_settings, record_value
 from siteconfig.dnsworld import _zone_writer, world
 from siteconfig.folder import SAMPLE, assemble
 from siteconfig.policy import load_policy
@@ -107,6 +107,31 @@ def test_a_milter_configured_for_the_other_job_is_found(tmp_path: Path) -> None:
     assert finding.replace(f"{tmp_path}/", "") == (
         "mine/tx/opendkim.conf:6: Mode v does not sign at MTA-TX, but "
         "mine/policy.toml:48 says dkim.signing_domains = ['testbed.example']")
+
+
+def test_a_policy_stating_no_dkim_is_not_compared_with_the_milters(tmp_path: Path) -> None:
+    text = (SAMPLE / "policy.toml").read_text()
+    own = _own(tmp_path, (text[text.index("[dkim]"):], ""))
+    assert load_policy(own / "policy.toml").dkim is None
+    assert _found(tmp_path, own) == []
+
+
+def test_keys_follow_opendkim_conf_not_the_policy(tmp_path: Path) -> None:
+    assemble(SAMPLE, tmp_path / "out")
+    conf = tmp_path / "out" / "tx" / "opendkim.conf"
+    conf.write_text(conf.read_text().replace("Domain              testbed.example",
+                                             "Domain              testbed.example, other.example"))
+    records = install_keys(tmp_path / "out", tmp_path / "store")
+    assert [r.name for r in records] == ["testbed._domainkey.testbed.example", "testbed._domainkey.other.example",
+                                         "outside._domainkey.remote.example"]
+    assert (tmp_path / "out" / "tx" / "dkim" / "testbed.private").is_file()
+    assert (tmp_path / "out" / "outside" / "dkim" / "outside.private").is_file()
+    assert records[0].value == records[1].value != records[2].value
+    assert install_keys(tmp_path / "out", tmp_path / "store") == records  # made once, then reused
+    conf.write_text(conf.read_text().replace("/etc/opendkim/keys/testbed.private", "/srv/testbed.private"))
+    with pytest.raises(DkimKeyError, match="tx/opendkim.conf:14: KeyFile /srv/testbed.private must be in "
+                                           "/etc/opendkim/keys/"):
+        install_keys(tmp_path / "out", tmp_path / "store")
 
 
 def test_opendkim_settings_take_the_last_line_and_ignore_comments() -> None:
