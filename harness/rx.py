@@ -5,6 +5,7 @@ import re
 
 from harness.containers import Containers, StackError
 from harness.queues import Sendmail
+from siteconfig.check.compiled import CompiledCf, parse_cf
 
 __all__ = ["RX_CF", "MtaRx"]
 
@@ -15,6 +16,11 @@ class MtaRx(Sendmail):
     def __init__(self, containers: Containers) -> None:
         # mailq needs the .cf: MTA-RX's is not sendmail's default one.
         super().__init__(containers, "rx", mailq=["mailq", f"-C{RX_CF}"], directory="/var/spool/mqueue-rx")
+
+    def compiled(self) -> CompiledCf:
+        """The running daemon's .cf, read: what the configuration under test sets (tests
+        read values from it instead of copying them out of an .mc)."""
+        return parse_cf(self._containers.exec("rx", ["cat", RX_CF]))
 
     @property
     def queue_runners(self) -> int:

@@ -15,7 +15,9 @@ says which file came from where:
   spamassassin/*    clamav/*  (extra rules and signatures)
   dns/*.zone        records of your own for the testbed's DNS (e.g. DKIM keys), zone-file
                     lines with absolute names; dns/world.json is made from the policy
-  policy.toml       what the suite expects (siteconfig/policy.py)
+  policy.toml       what the suite expects (siteconfig/policy.py); a folder with .mc
+                    files of its own and no policy.toml gets one derived from them
+                    (siteconfig/derive.py), not the sample's
 
 python -m siteconfig.folder FOLDER INTO   assembles FOLDER over the sample into INTO.
 """
@@ -25,6 +27,7 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
+from siteconfig.derive import derive_policy, write_policy
 from siteconfig.dkimkeys import DkimKeyError, install_keys
 from siteconfig.dnsworld import write_world
 from siteconfig.policy import PolicyError, load_policy
@@ -76,6 +79,15 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
+    mine = {rel for rel, path in origins.items() if not path.resolve().is_relative_to(SAMPLE.resolve())}
+    if "policy.toml" not in mine and mine & {*ALTERNATIVES, *ALTERNATIVES.values()}:
+        derived = derive_policy(into)  # the folder's own sendmail, not the sample's promises
+        write_policy(derived, folder, into / "policy.toml")
+        origins["policy.toml"] = into / "policy.toml"
+        print(f"policy: {folder} has no policy.toml; the testbed derived one from its configuration: "
+              f"{into / 'policy.toml'} (where each value came from is at its top)")
+        for unstated in derived.unstated:
+            print(f"  not stated, so its tests are not applicable: {unstated}")
     try:  # read where it came from, so an error names the user's file
         policy = load_policy(origins["policy.toml"])
     except PolicyError as invalid:
@@ -90,7 +102,7 @@ def main(argv: list[str]) -> int:
     if folder.resolve() != SAMPLE.resolve():
         print(f"configuration {folder} (missing files from {SAMPLE.relative_to(REPO)}):")
         for rel, path in origins.items():
-            source = "sample" if path.is_relative_to(SAMPLE) else "yours"
+            source = "sample" if path.is_relative_to(SAMPLE) else "derived" if path.is_relative_to(into) else "yours"
             print(f"  {source:7} {rel}")
         for rel in unused:
             print(f"  unused  {rel}  (not a file the chain reads; see siteconfig/folder.py)")

@@ -45,6 +45,9 @@ class Users(_Section):
 class Relay(_Section):
     lan: bool = True  # MTA-RX relays for the trusted LAN (the "office" container)
     domains: list[str] = Field(default_factory=list)  # relayed to from anywhere (access "To:" RELAY)
+    # Clients MTA-RX relays for besides loopback and the LAN client: access-map keys
+    # ("Connect:192.0.2.7", "192.0.2" for a network, host names), as the access map writes them.
+    clients: list[str] = Field(default_factory=list)
 
 
 class Limits(_Section):
@@ -102,7 +105,17 @@ class Dkim(_Section):
     on_milter_failure: Literal["tempfail", "pass"] = "tempfail"
 
 
+class Derivation(_Section):
+    """Present when the testbed derived the policy (the folder has no policy.toml)."""
+
+    source: str  # the configuration folder it was derived from
+    # "section.key: why" for each expectation the configuration does not state; the tests
+    # that need one report themselves not applicable, saying so.
+    unstated: list[str] = Field(default_factory=list)
+
+
 class Policy(_Section):
+    derived: Derivation | None = None
     domains: Domains
     users: Users
     relay: Relay = Relay()

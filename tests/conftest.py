@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
+from harness.preflight import BrokenChainError, preflight
 from harness.stack import REPO
-from siteconfig.policy import REMOTE_DOMAIN, Policy, current_policy
+from siteconfig.policy import REMOTE_DOMAIN, Policy, PolicyError, current_policy
 from tests import run_report
 
 __all__ = ["NONE", "OUTSIDE_SENDER", "REMOTE_DOMAIN", "People", "needs_submission", "not_applicable_unless",
@@ -45,7 +46,10 @@ def not_applicable_unless(condition: bool, reason: str) -> None:
     """End a test whose feature the policy turns off; the summary lists it as not
     applicable, with the reason (not as passed, not as failed)."""
     if not condition:
-        pytest.skip(f"not applicable: {reason}")
+        derived = policy_under_test().derived
+        stated = (f" (no stated policy: the testbed derived one from {derived.source}, which has no policy.toml; "
+                  "state it there to test this)" if derived else "")
+        pytest.skip(f"not applicable: {reason}{stated}")
 
 
 def needs_submission(policy: Policy) -> None:
@@ -136,7 +140,19 @@ def stack() -> Iterator[Stack]:
         yield Stack(project=attach)
         return
     with Stack() as running:
+        policy = policy_under_test()
+        user = policy.mailboxes[0]
+        preflight(running, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
         yield running
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A chain that fails its preflight stops the session: every other test would fail on
+    it too, a minute each."""
+    yield
+    if call.excinfo is not None and call.excinfo.errisinstance(BrokenChainError):
+        item.session.shouldstop = "the preflight message did not pass every hop (the error above names the hop)"
 
 
 @pytest.fixture
@@ -172,8 +188,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     and reports/summary.md, a Markdown summary of the run for a pull-request comment."""
     xml = terminalreporter.config.option.xmlpath  # the summary goes beside the JUnit file
     if xml:  # a make target's run (each target names its own report); not a bare pytest
+        try:
+            derived = policy_under_test().derived
+        except PolicyError:
+            derived = None  # the tests that read it failed, and say why
         summary = run_report.write_summary(terminalreporter, Path(xml).with_name(
-            Path(xml).stem.replace("junit", "summary") + ".md"), POLICY_SOURCE)
+            Path(xml).stem.replace("junit", "summary") + ".md"), POLICY_SOURCE, derived)
         if summary is not None:
             terminalreporter.write_line(f"Markdown summary: {summary}")
     path = run_report.write_table(REPO / "reports")

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from siteconfig.policy import Derivation
+
 __all__ = ["HOSTILE", "ROWS", "FaultRow", "markdown", "write_summary", "write_table"]
 
 
@@ -50,7 +52,7 @@ def _first_line(report: Any) -> str:
     return (lines[0][1:].strip() if lines else text.strip().splitlines()[-1] if text.strip() else "")[:300]
 
 
-def write_summary(terminal: Any, path: Path, config: str) -> Path | None:
+def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | None = None) -> Path | None:
     """A Markdown summary from pytest's terminal reporter: the outcome, each failure with
     its first error line, each test the policy made not applicable with its reason. The
     chain gets a verdict only if chain tests ran; no file if no test ran at all."""
@@ -67,6 +69,9 @@ def write_summary(terminal: Any, path: Path, config: str) -> Path | None:
         title = f"# Unit tests: {verdict} (no chain test ran: this says nothing about the chain)"
     lines = [title, "", f"Configuration `{config}`: {len(passed)} passed, {len(failed)} failed, "
              f"{len(skipped)} not applicable or skipped.", ""]
+    if derived is not None:
+        lines += [f"Its policy was derived from the configuration (no policy.toml); not stated: "
+                  f"{'; '.join(derived.unstated) or 'nothing'}.", ""]
     if failed:
         lines += ["## Failures", ""] + [f"- `{r.nodeid}`: {_first_line(r)}" for r in failed] + [""]
     if skipped:

@@ -11,7 +11,6 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.smtp import send_message_async
-from siteconfig.check.compiled import RX_CF, parse_cf
 from siteconfig.policy import Policy
 from tests.conftest import OUTSIDE_SENDER, People
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.chain
 
 def smtp_mailer_maxmsgs(stack: Stack) -> int:
     """m= (SMTP_MAILER_MAXMSGS) of the mailer MTA-RX reaches amavisd-new by, as built."""
-    return parse_cf(stack.exec("rx", ["cat", RX_CF])).maxmsgs("esmtp")
+    return stack.rx.compiled().maxmsgs("esmtp")
 
 
 @pytest.fixture

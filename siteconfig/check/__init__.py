@@ -6,6 +6,7 @@ relay; content, submission, dns, dkim). Sendmail's values (MaxMessageSize, R=, m
 domains, DNSBLs) are read from the .cf compiled into the images (compiled), so a prebuilt
 .cf is checked like one made from an .mc; a finding still names the .mc line that sets a
 value when there is one.
+The document's invariants hold whatever the policy says (invariants).
 Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new;
 and the DKIM key in MTA-TX's image against the record in the DNS image (dkim).
 
@@ -22,13 +23,15 @@ from siteconfig.check.content import check_content
 from siteconfig.check.context import ConfigFiles, Context, Finding
 from siteconfig.check.dkim import check_dkim, check_published_keys
 from siteconfig.check.dns import check_dns
+from siteconfig.check.invariants import check_invariants
 from siteconfig.check.limits import check_limits
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_keys", "check_policy", "check_tools", "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_document", "check_keys", "check_policy", "check_tools",
+           "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -65,6 +68,17 @@ def check_policy(assembled: Path, source: Path, compiled: Mapping[str, CompiledC
         return [Finding(files.shown("policy.toml"), line, text) for line, text in bad.problems]
     ctx = Context(policy, (assembled / "policy.toml").read_text(), files, compiled)
     return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)]
+
+
+def check_document(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf]) -> list[Finding]:
+    """The document's invariants (siteconfig/check/invariants.py), whatever the policy says;
+    none when the policy does not load (check_policy says why)."""
+    files = ConfigFiles(assembled, source)
+    try:
+        policy = load_policy(assembled / "policy.toml")
+    except PolicyError:
+        return []
+    return check_invariants(Context(policy, (assembled / "policy.toml").read_text(), files, compiled))
 
 
 def check_keys(assembled: Path, source: Path, tag: str) -> list[Finding]:

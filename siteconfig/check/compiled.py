@@ -8,6 +8,8 @@ A small reader of the parts that matter here, not of sendmail's whole language:
           m=10, M=20000000, T=DNS/RFC822/SMTP,  (m= the messages per connection, M= the size)
   C{R}relayed.example  CRother.example          classes given in the file (not F file classes)
   R$-.$-.$-.$-  $: <?> $(dnsbl $4.$3.$2.$1.bl.example. $: OK $)   DNSBL lookups
+  DSesmtp:[127.0.0.1]                           macros (S: SMART_HOST, H: MAIL_HUB)
+  O DaemonPortOptions=Port=10025, Name=MTA-TX   one line per daemon, all kept
   Xdkim-sign, S=inet:8891@127.0.0.1, F=T, T=...  milters (INPUT_MAIL_FILTER), used when named
   O InputMailFilters=dkim-sign                   in this option
 """
@@ -69,6 +71,8 @@ class CompiledCf:
     classes: dict[str, list[Setting]] = field(default_factory=dict)
     dnsbl_zones: list[Setting] = field(default_factory=list)
     milters: dict[str, Definition] = field(default_factory=dict)
+    macros: dict[str, Setting] = field(default_factory=dict)
+    daemons: list[Setting] = field(default_factory=list)  # each O DaemonPortOptions= value
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -86,6 +90,30 @@ class CompiledCf:
         option does not name is defined but unused."""
         names = [name.strip() for name in (self.option("InputMailFilters") or "").split(",") if name.strip()]
         return [self.milters[name] for name in names if name in self.milters]
+
+    def number(self, name: str, default: int) -> int:
+        """A numeric option, or sendmail's default when it is absent."""
+        value = self.option(name) or ""
+        return int(value) if value.lstrip("-").isdigit() else default
+
+    @property
+    def daemon_ports(self) -> list[tuple[int, Setting]]:
+        """The TCP ports its daemons listen on (Port=, else smtp's 25), with their lines."""
+        ports = []
+        for daemon in self.daemons:
+            port = re.search(r"(?:^|,)\s*Port=(\w+)", daemon.value)
+            value = port.group(1) if port else "25"
+            ports.append((int(value) if value.isdigit() else {"smtp": 25, "submission": 587}.get(value, 0), daemon))
+        return ports or [(25, Setting("", 0))]
+
+    def mailer_port(self, name: str) -> int | None:
+        """The TCP port a mailer connects to (A=TCP $h PORT; 25 without one), None when it
+        does not speak over TCP or there is no such mailer."""
+        mailer = self.mailers.get(name)
+        args = mailer.fields.get("A", "").split() if mailer else []
+        if args[:2] != ["TCP", "$h"]:
+            return None
+        return int(args[2]) if len(args) > 2 and args[2].isdigit() else 25
 
     def maxmsgs(self, mailer: str) -> int:
         """m= of a mailer (e.g. SMTP_MAILER_MAXMSGS of an .mc); KeyError if there is no such mailer."""
@@ -117,6 +145,10 @@ def parse_cf(text: str) -> CompiledCf:
         if line.startswith("O "):
             name, _, value = line[2:].partition("=")
             cf.options[name.strip()] = Setting(value.strip(), number)
+            if name.strip() == "DaemonPortOptions":
+                cf.daemons.append(Setting(value.strip(), number))
+        elif match := re.match(r"D(\{\w+\}|\w)(.*)", line):
+            cf.macros[match.group(1).strip("{}")] = Setting(match.group(2).strip(), number)
         elif line.startswith("Q") and "," in line:
             group = _definition(line, number)
             cf.queue_groups[group.name] = group

@@ -1,6 +1,6 @@
-"""The tools' own verdicts, in the built images: m4 expands the .mc files, sendmail accepts
-the .cf files (-bt), BIND loads the zone the DNS container will serve, amavisd-new loads its
-configuration."""
+"""The tools' own verdicts, in the built images: sendmail accepts the .cf files (-bt; m4
+already expanded the .mc files in the build, siteconfig/build.py), BIND loads the zone the
+DNS container will serve, amavisd-new loads its configuration."""
 
 import json
 import re
@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from siteconfig.check.compiled import CHAIN_CFS
-from siteconfig.check.context import MC, ConfigFiles, Finding
+from siteconfig.check.context import ConfigFiles, Finding
 from siteconfig.dnsworld import sample_zone
 
 __all__ = ["check_tools", "image_output"]
@@ -29,21 +29,28 @@ def image_output(image: str, script: str) -> str:
 def _sendmail(files: ConfigFiles, tag: str) -> list[Finding]:
     findings = []
     for service, (name, cf) in CHAIN_CFS.items():
-        image, mc, made_from = f"{name}:{tag}", MC[service], files.shown(files.cf_source(service))
-        if files.mc(service) is not None:
-            out = _in_image(image, f"m4 /usr/share/sendmail/cf/m4/cf.m4 /etc/mail/{Path(mc).name} 2>&1 >/dev/null")
-            for line in out.stdout.splitlines():
-                match = re.search(rf"{re.escape(Path(mc).name)}:(\d+):\s*(.*)", line)
-                findings.append(Finding(files.shown(mc), int(match.group(1)) if match else None,
-                                        f"m4: {match.group(2) if match else line.strip()}"))
+        image, made_from = f"{name}:{tag}", files.shown(files.cf_source(service))
         out = _in_image(image, f"sendmail -C{cf} -bt -d0.1 </dev/null 2>&1; echo exit=$?")
         for line in out.stdout.splitlines():
             if match := re.match(rf"{re.escape(cf)}: line (\d+): (.*)", line):
-                findings.append(Finding(f"{cf} (in {image}, made from {made_from})", int(match.group(1)),
-                                        f"sendmail: {match.group(2)}"))
-        if "exit=0" not in out.stdout:
+                findings.append(_cf_line(files, service, image, int(match.group(1)), match.group(2)))
+        if "exit=0" not in out.stdout and not findings:
             findings.append(Finding(made_from, None, f"sendmail's config test failed:\n{out.stdout[-1500:]}"))
     return findings
+
+
+def _cf_line(files: ConfigFiles, service: str, image: str, line: int, message: str) -> Finding:
+    """A line of the compiled .cf sendmail refused, shown at the .mc line it came from when
+    the text it quotes is there (a misspelled macro passes through m4 as it is)."""
+    made_from = files.shown(files.cf_source(service))
+    quoted = re.search(r'"([^"]{4,})"', message)
+    mc = files.mc(service)
+    if quoted and mc is not None:
+        needle = quoted.group(1).strip()
+        for number, text in enumerate(mc.splitlines(), start=1):
+            if needle in text.replace("`", "").replace("'", ""):
+                return Finding(made_from, number, f"sendmail: {message} (line {line} of the .cf made from it)")
+    return Finding(f"{CHAIN_CFS[service][1]} (in {image}, made from {made_from})", line, f"sendmail: {message}")
 
 
 def _zones(files: ConfigFiles, tag: str) -> list[Finding]:
@@ -74,7 +81,9 @@ def _amavis(files: ConfigFiles, tag: str) -> list[Finding]:
         return []
     match = re.search(r"/etc/amavis/conf\.d/(\S+?)\"?:? .*? line (\d+)", out.stdout)
     where = (files.shown(f"amavis/{match.group(1)}"), int(match.group(2))) if match else ("amavis/", None)
-    return [Finding(*where, f"amavisd-new does not load its configuration:\n{out.stdout[-1500:]}")]
+    # Perl's own words about the file; the rest (a host name lookup, the exit) is noise.
+    said = [line for line in out.stdout.splitlines() if "/etc/amavis/conf.d/" in line] or [out.stdout[-1500:]]
+    return [Finding(*where, "amavisd-new (Perl) does not load it:\n" + "\n".join(f"    {line}" for line in said))]
 
 
 def check_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:

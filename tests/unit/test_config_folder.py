@@ -67,10 +67,10 @@ def test_a_policy_with_a_typo_a_wrong_type_and_a_missing_setting_names_each(tmp_
     problems = dict((text, line) for line, text in caught.value.problems)
     assert problems == {
         "limits.max_message_size: Input should be a valid integer, unable to parse string as an integer (got '10M')":
-            18,
+            19,
         "limits.max_servers: required, but missing": None,
-        "limits.max_server: unknown setting (did you mean 'max_servers'?)": 20,
-        "content.spam: Input should be 'pass', 'discard', 'bounce' or 'reject' (got 'drop')": 33,
+        "limits.max_server: unknown setting (did you mean 'max_servers'?)": 21,
+        "content.spam: Input should be 'pass', 'discard', 'bounce' or 'reject' (got 'drop')": 34,
     }
 
 
@@ -136,7 +136,7 @@ def test_policy_and_config_disagreeing_on_dns_are_each_found(tmp_path: Path) -> 
     found = [str(f) for f in check_policy(tmp_path / "out", own, compiled(SAMPLE_RX_CF + DNSBL_LOOKUP))]
     assert len(found) == 2, found
     assert "amavis/60-network-tests:4: $sa_local_tests_only is 0, but " in found[0], found
-    assert found[0].endswith("mine/policy.toml:43 says dns.sa_network_tests = false"), found
+    assert found[0].endswith("mine/policy.toml:44 says dns.sa_network_tests = false"), found
     assert "rx/thishost-rx.mc:16: MTA-RX refuses clients listed in dnsbl.testbed.test, but" in found[1], found
     # ... and a policy that names a DNSBL the sample's .mc does not use.
     (own / "rx" / "thishost-rx.mc").unlink()
@@ -158,7 +158,7 @@ def test_a_prebuilt_cf_is_checked_like_an_mc_naming_its_own_lines(tmp_path: Path
     # The image copies a prebuilt .cf as it is: what it holds is what was read from the image.
     found = [str(f) for f in check_policy(tmp_path / "out", own, compiled(prebuilt))]
     assert len(found) == 2, found
-    assert found[0].startswith(f"{own}/rx/sendmail-rx.cf:1: MaxMessageSize is 20971520, but {own}/policy.toml:18 "
+    assert found[0].startswith(f"{own}/rx/sendmail-rx.cf:1: MaxMessageSize is 20971520, but {own}/policy.toml:19 "
                                "says limits.max_message_size = 10485760"), found
     assert found[1].startswith(f"{own}/rx/sendmail-rx.cf:2: queue group mqueue has R=3, but "), found
 
@@ -182,18 +182,19 @@ def test_a_mailer_or_mta_tx_below_the_size_limit_is_found(tmp_path: Path) -> Non
     tx = "O MaxMessageSize=1000000\n" + SAMPLE_TX_CF.replace("S=EnvFromL", "M=2000000, S=EnvFromL")
     found = [str(f) for f in check_policy(tmp_path / "out", SAMPLE, compiled(rx, tx))]
     assert found == [
-        "config/sample/rx/thishost-rx.mc: MTA-RX's mailer esmtp has M=5000000, but config/sample/policy.toml:18 says "
+        "config/sample/rx/thishost-rx.mc: MTA-RX's mailer esmtp has M=5000000, but config/sample/policy.toml:19 says "
         "limits.max_message_size = 10485760: mail MTA-RX accepted could not leave through it",
-        "config/sample/tx/thishost-tx.mc: MTA-TX's MaxMessageSize is 1000000, but config/sample/policy.toml:18 says "
+        "config/sample/tx/thishost-tx.mc: MTA-TX's MaxMessageSize is 1000000, but config/sample/policy.toml:19 says "
         "limits.max_message_size = 10485760: MTA-TX would refuse mail MTA-RX accepted",
-        "config/sample/tx/thishost-tx.mc: MTA-TX's mailer local has M=2000000, but config/sample/policy.toml:18 says "
+        "config/sample/tx/thishost-tx.mc: MTA-TX's mailer local has M=2000000, but config/sample/policy.toml:19 says "
         "limits.max_message_size = 10485760: mail MTA-RX accepted could not leave through it",
     ]
 
 
 def test_every_policy_section_the_configuration_also_states_has_its_check() -> None:
-    # [capacity] is a measurement target: no configuration file states it.
-    assert set(SECTION_CHECKS) | {"capacity"} == set(Policy.model_fields)
+    # [capacity] is a measurement target: no configuration file states it; [derived] says
+    # where a derived policy came from.
+    assert set(SECTION_CHECKS) | {"capacity", "derived"} == set(Policy.model_fields)
 
 
 def test_mailers_given_one_size_by_one_setting_are_one_finding(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_a_signing_policy_without_the_signing_milter_in_mta_tx_is_found(tmp_path
     (finding,) = _found(tmp_path, own, tx=SAMPLE_TX_CF.replace("O InputMailFilters=dkim-sign\n", ""))
     assert finding.startswith("config/sample/tx/thishost-tx.mc: MTA-TX calls no OpenDKIM milter (no "
                               "INPUT_MAIL_FILTER with S=inet:8891@127.0.0.1), but ")
-    assert finding.endswith("mine/policy.toml:48 says dkim.signing_domains = ['testbed.example']")
+    assert finding.endswith("mine/policy.toml:49 says dkim.signing_domains = ['testbed.example']")
 
 
 def test_a_verifying_milter_the_policy_does_not_state_is_found_at_its_mc_line(tmp_path: Path) -> None:
@@ -93,11 +93,11 @@ def test_opendkim_conf_must_sign_the_policys_domains_with_its_selector_and_spare
     own = _own(tmp_path, ("sign_local = false", "sign_local = true"), {"tx/opendkim.conf": edited})
     found = [f.replace(f"{tmp_path}/", "") for f in _found(tmp_path, own)]
     assert found == [
-        "mine/tx/opendkim.conf:12: Domain is other.example, but mine/policy.toml:48 says "
+        "mine/tx/opendkim.conf:12: Domain is other.example, but mine/policy.toml:49 says "
         "dkim.signing_domains = ['testbed.example']",
-        "mine/tx/opendkim.conf:13: Selector is old, but mine/policy.toml:49 says dkim.selector = 'testbed'",
+        "mine/tx/opendkim.conf:13: Selector is old, but mine/policy.toml:50 says dkim.selector = 'testbed'",
         "mine/tx/opendkim.conf:21: local-to-local mail would not be signed (DontSignMailTo), but "
-        "mine/policy.toml:50 says dkim.sign_local = true",
+        "mine/policy.toml:51 says dkim.sign_local = true",
     ], found
 
 
@@ -106,7 +106,7 @@ def test_a_milter_configured_for_the_other_job_is_found(tmp_path: Path) -> None:
     (finding,) = _found(tmp_path, _own(tmp_path, files={"tx/opendkim.conf": verifying}))
     assert finding.replace(f"{tmp_path}/", "") == (
         "mine/tx/opendkim.conf:6: Mode v does not sign at MTA-TX, but "
-        "mine/policy.toml:48 says dkim.signing_domains = ['testbed.example']")
+        "mine/policy.toml:49 says dkim.signing_domains = ['testbed.example']")
 
 
 def test_a_policy_stating_no_dkim_is_not_compared_with_the_milters(tmp_path: Path) -> None:
