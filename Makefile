@@ -40,15 +40,15 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 # reports/junit.xml + summary.md; the others junit-<REPORT>.xml + summary-<REPORT>.md
 # (quick, faults, unit, example-<folder>).
 REPORT ?=
-# make test runs its tests on two chains at once (pytest-xdist): the capacity-sweep tests, which
-# start chains of their own, one after the other on one worker (xdist_group), the rest beside
-# them. More chains on 2 cores push the load average past sendmail's own limits (QueueLA 16,
+# make test runs its tests on two chains at once (pytest-xdist); the capacity-sweep tests, which
+# start chains of their own, run in make test-capacity. More chains on 2 cores push the load
+# average past sendmail's own limits (QueueLA 16,
 # RefuseLA 24: 8 and 12 per CPU), and MTA-TX starts queueing while MTA-RX refuses connections.
 TEST_CHAINS ?= 2
 PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist loadgroup)
 REPORT_ARGS = --junitxml=reports/junit$(if $(REPORT),-$(REPORT)).xml -o junit_suite_name=testbed$(if $(REPORT),-$(REPORT))
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -98,11 +98,15 @@ logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
-	$(VENV)/bin/pytest -m "not faults and not examples" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not faults and not examples and not capacity" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
-	$(VENV)/bin/pytest -m "not slow and not faults and not examples" $(REPORT_ARGS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity" $(REPORT_ARGS) $(PYTEST_ARGS)
+
+test-capacity: REPORT = capacity
+test-capacity: lint-config $(VENV)/.installed ## The load generator's tiny sweeps against chains of their own (~6 min)
+	$(VENV)/bin/pytest -m capacity $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-faults: REPORT = faults
 test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)

@@ -87,6 +87,8 @@ async def _banner_waits(port: int, count: int, parallel: int) -> list[float]:
 
 
 def test_five_hundred_new_connections_into_rx_each_greeted_within_a_second(stack: Stack) -> None:
+    not_applicable_unless("Greet_pause" not in stack.rx.compiled().rulesets, "MTA-RX delays its greeting on "
+                          "purpose (FEATURE(greet_pause)), so a lookup's stall cannot be told from it")
     waits = sorted(asyncio.run(_banner_waits(stack.smtp_port, 500, 10)))
     evidence = f"banner waits: median {waits[250] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms, " \
                f"over {STALL_MS} ms: {sum(w * 1000 >= STALL_MS for w in waits)}"

@@ -10,6 +10,7 @@ A small reader of the parts that matter here, not of sendmail's whole language:
   R$-.$-.$-.$-  $: <?> $(dnsbl $4.$3.$2.$1.bl.example. $: OK $)   DNSBL lookups
   DSesmtp:[127.0.0.1]                           macros (S: SMART_HOST, H: MAIL_HUB)
   O DaemonPortOptions=Port=10025, Name=MTA-TX   one line per daemon, all kept
+  SGreet_pause                                  named rulesets (FEATURE(greet_pause) makes this one)
   Xdkim-sign, S=inet:8891@127.0.0.1, F=T, T=...  milters (INPUT_MAIL_FILTER), used when named
   O InputMailFilters=dkim-sign                   in this option
 """
@@ -73,6 +74,7 @@ class CompiledCf:
     milters: dict[str, Definition] = field(default_factory=dict)
     macros: dict[str, Setting] = field(default_factory=dict)
     daemons: list[Setting] = field(default_factory=list)  # each O DaemonPortOptions= value
+    rulesets: set[str] = field(default_factory=set)  # named rulesets (S<name>), e.g. Greet_pause
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -158,6 +160,8 @@ def parse_cf(text: str) -> CompiledCf:
         elif match := re.match(r"C(\{\w+\}|\w)(.*)", line):
             name = match.group(1).strip("{}")
             cf.classes.setdefault(name, []).extend(Setting(word, number) for word in match.group(2).split())
+        elif match := re.match(r"S([A-Za-z_]\w*)", line):
+            cf.rulesets.add(match.group(1).split("=")[0])
         elif line.startswith("X") and "," in line:
             milter = _definition(line, number)
             cf.milters[milter.name] = milter
