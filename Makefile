@@ -48,7 +48,7 @@ TEST_CHAINS ?= 2
 PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist loadgroup)
 REPORT_ARGS = --junitxml=reports/junit$(if $(REPORT),-$(REPORT)).xml -o junit_suite_name=testbed$(if $(REPORT),-$(REPORT))
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns accept-rate bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -146,6 +146,9 @@ capacity-tmpfs: lint-config $(VENV)/.installed ## Experiment: amavisd-new's work
 
 capacity-runners: lint-config $(VENV)/.installed ## Experiment: R (queue runners) twice amavisd-new's max_servers vs equal (~6 min)
 	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,runners=2x $(LOADGEN_ARGS)
+
+capacity-dkim: lint-config $(VENV)/.installed ## Experiment: DKIM signing at MTA-TX on (as shipped) vs off: its cost per message (~6 min)
+	$(SWEEP) --workers "$(EXPERIMENT_WORKERS)" --variants shipped,no-dkim $(LOADGEN_ARGS)
 
 capacity-dns: lint-config $(VENV)/.installed ## Experiment: SpamAssassin's network tests at DNS latency 0 vs 200 ms (~29 min)
 	$(SWEEP) --variants sa-network,sa-network+dns=200ms $(LOADGEN_ARGS)

@@ -9,6 +9,9 @@ containers, breaks and heals them, and follows a message through their logs
   stack.amavis  amavisd-new: verdicts(), wait_for_verdicts(), quarantine(), release(), children()
   stack.tx      MTA-TX: queue(), mailbox(user), copies(user, id), wait_for_mailbox(), read_mailboxes()
   stack.sink    the Internet (SinkClient): messages(), by_message_id(), raw(), wait_for()
+
+harness.dkim (for the tests; needs dkimpy) signs and verifies against the testbed's DNS and
+stops and starts the OpenDKIM milters inside the MTAs' containers.
 """
 
 from harness.amavis import Verdict, parse_verdicts

@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
          "report's intervals then include the spread between chains")
     _add(sweep, "variants", "", str, "compare variants, each point measured under each: comma-separated, options "
          "joined by '+': shipped, tmpfs, no-sa, no-clamav, memory=700m, runners=2x, runners=4, sa-network, "
-         "dns=200ms (default: the one the flags below describe)")
+         "dns=200ms, no-dkim (default: the one the flags below describe)")
     sweep.add_argument("--no-spamassassin", action="store_true", help="variant: amavisd-new without SpamAssassin")
     sweep.add_argument("--no-clamav", action="store_true", help="variant: amavisd-new without ClamAV")
     sweep.add_argument("--tmpfs", action="store_true", help="variant: amavisd-new's work directory on tmpfs")

@@ -150,6 +150,17 @@ def _comparison(points: list[Point], names: list[str]) -> list[str]:
                        f"{'faster' if diff > 0 else 'slower'} by {abs(diff) / ref.throughput:.0%}")
             lines.append(f"| {p.workers} | {name} | {p.throughput:.2f} | {ref.throughput:.2f} | {diff:+.2f} +- "
                          f"{spread:.2f} | {verdict} |")
+    lines += ["", f"The cost of a message against {base} (CPU-ms per delivered message, from the cgroup counters "
+              "of the steady window; MTA-TX's includes the DKIM milter, which runs in its container):", "",
+              f"| workers | variant | tx | vs {base} | chain | vs {base} |",
+              "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for name in names[1:]:
+        for p in (p for p in points if p.variant == name):
+            ref = next((r for r in points if r.variant == base and r.workers == p.workers), None)
+            if ref is not None:
+                lines.append(f"| {p.workers} | {name} | {p.cpu_ms_tx:.1f} | {ref.cpu_ms_tx:.1f} "
+                             f"({p.cpu_ms_tx - ref.cpu_ms_tx:+.1f}) | {p.cpu_ms_chain:.0f} | {ref.cpu_ms_chain:.0f} "
+                             f"({p.cpu_ms_chain - ref.cpu_ms_chain:+.0f}) |")
     lines.append("")
     lines.append("The intervals are over the repeats: they hold the spread between chains." if repeated else
                  "Each row rests on one chain per variant: its intervals hold the noise within a run, not the spread "

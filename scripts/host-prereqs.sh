@@ -16,8 +16,17 @@ DOCKERD_LOG=${DOCKERD_LOG:-/var/log/testbed-dockerd.log}
 # that runs on any glibc >= 2.34, so it is fetched from that suite with a private apt state.
 COMPOSE_SUITE=${COMPOSE_SUITE:-trixie}
 
-# --python-only: just make sure `python3 -m venv` works (the test suite's virtualenv).
+# --python-only: just make sure `python3 -m venv` works (the test suite's virtualenv), and
+# openssl, which `make config` makes the DKIM keys with (siteconfig/dkimkeys.py).
 if [ "${1:-}" = --python-only ]; then
+  if ! command -v openssl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing openssl"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    else
+      die "openssl is needed to make the DKIM keys (Debian/Ubuntu: apt-get install openssl)"
+    fi
+  fi
   python3 -c 'import ensurepip, venv' 2>/dev/null && exit 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing python3-venv"

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
+from siteconfig.dkimkeys import Record
 from siteconfig.policy import REMOTE_DOMAIN, Policy
 
 __all__ = ["CHAIN_HOST", "DNSBL_ZONE", "LISTED_ADDRESS", "LISTED_URI_DOMAIN", "URIBL_ZONE", "sample_zone", "world",
@@ -37,7 +38,8 @@ def _domains(names: list[str]) -> list[str]:
     return [name for name in dict.fromkeys(names) if _HOSTNAME.match(name)]
 
 
-def world(policy: Policy) -> dict[str, object]:
+def world(policy: Policy, dkim: list[Record] | None = None) -> dict[str, object]:
+    """The world of `policy`, with the DKIM key records `dkim` (siteconfig.dkimkeys)."""
     local = _domains([*policy.domains.local, policy.domains.rewritten_to])
     # Unchecked domains skip amavisd-new, not MTA-TX's routing: unless local, they are remote.
     remote = [d for d in _domains([REMOTE_DOMAIN, *policy.relay.domains, *policy.content.unchecked_domains,
@@ -50,13 +52,14 @@ def world(policy: Policy) -> dict[str, object]:
         "uribl_zone": URIBL_ZONE,
         "dnsbl_listed": [LISTED_ADDRESS],
         "uribl_listed": [LISTED_URI_DOMAIN],
+        "dkim_records": [{"name": record.name, "value": record.value} for record in dkim or []],
     }
 
 
-def write_world(policy: Policy, folder: Path) -> Path:
+def write_world(policy: Policy, folder: Path, dkim: list[Record] | None = None) -> Path:
     path = folder / "dns" / "world.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(world(policy), indent=2) + "\n")
+    path.write_text(json.dumps(world(policy, dkim), indent=2) + "\n")
     return path
 
 

@@ -7,6 +7,9 @@ says which file came from where:
   rx/access  rx/virtusertable  rx/mailertable   (sendmail maps; makemap'd at build)
   rx/sasl-users  rx/Sendmail.conf  rx/tls/rx.crt  rx/tls/rx.key   (submission)
   tx/thishost-tx.mc  or tx/sendmail.cf
+  tx/opendkim.conf  rx/opendkim.conf   DKIM signing at MTA-TX, verifying at MTA-RX (OpenDKIM
+                    milters); tx/opendkim/* its data sets (in /etc/opendkim/); the keys are
+                    made here (siteconfig/dkimkeys.py), never committed
   aliases  users  local-host-names
   amavis/*          amavisd-new conf.d snippets
   spamassassin/*    clamav/*  (extra rules and signatures)
@@ -25,6 +28,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from siteconfig.derive import derive_policy, write_policy
+from siteconfig.dkimkeys import DkimKeyError, install_keys
 from siteconfig.dnsworld import write_world
 from siteconfig.policy import PolicyError, load_policy
 
@@ -33,9 +37,9 @@ __all__ = ["KNOWN", "SAMPLE", "assemble"]
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "config" / "sample"
 KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", "rx/access", "rx/virtusertable", "rx/mailertable",
-         "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "tx/thishost-tx.mc",
-         "tx/sendmail.cf", "aliases", "users", "local-host-names", "amavis/*", "spamassassin/*", "clamav/*",
-         "dns/*.zone", "policy.toml"]
+         "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "rx/opendkim.conf",
+         "tx/thishost-tx.mc", "tx/sendmail.cf", "tx/opendkim.conf", "tx/opendkim/*", "aliases", "users",
+         "local-host-names", "amavis/*", "spamassassin/*", "clamav/*", "dns/*.zone", "policy.toml"]
 IGNORED = ["README*", "*.md", ".*", "*/.*", "ci/*", ".github/*"]  # documentation and CI files of a config repo
 # A prebuilt .cf replaces the .mc it would be made from.
 ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc"}
@@ -85,10 +89,16 @@ def main(argv: list[str]) -> int:
         for unstated in derived.unstated:
             print(f"  not stated, so its tests are not applicable: {unstated}")
     try:  # read where it came from, so an error names the user's file
-        write_world(load_policy(origins["policy.toml"]), into)
+        policy = load_policy(origins["policy.toml"])
     except PolicyError as invalid:
         print(f"error: the policy does not load, so the DNS world cannot be made:\n{invalid}", file=sys.stderr)
         return 2
+    try:
+        records = install_keys(into)
+    except DkimKeyError as failed:
+        print(f"error: the DKIM keys cannot be made: {failed}", file=sys.stderr)
+        return 2
+    write_world(policy, into, records)
     if folder.resolve() != SAMPLE.resolve():
         print(f"configuration {folder} (missing files from {SAMPLE.relative_to(REPO)}):")
         for rel, path in origins.items():

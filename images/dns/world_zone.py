@@ -85,6 +85,11 @@ def zone(world: dict, own: list[ipaddress.IPv4Interface], sink: ipaddress.IPv4Ad
         lines += [f"{name} IN A 127.0.0.2", f'{name} IN TXT "listed by the testbed: {address}"']
     for domain in ["test", *world["uribl_listed"]]:
         lines += [f"{domain}.{uribl}. IN A 127.0.0.2", f'{domain}.{uribl}. IN TXT "listed by the testbed: {domain}"']
+    # DKIM keys (siteconfig/dkimkeys.py): a TXT string holds at most 255 characters.
+    for record in world.get("dkim_records", []):
+        value = record["value"]
+        strings = " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255))
+        lines.append(f"{record['name']}. IN TXT {strings}")
     lines += [f"$INCLUDE {path}" for path in includes]
     return "\n".join(lines) + "\n"
 

@@ -2,12 +2,13 @@
 
 Policy checks: policy.toml parses and validates, and agrees with the configuration where
 both state a thing, one module per policy section (limits, recipients: domains, users and
-relay; content, submission, dns). Sendmail's values (MaxMessageSize, R=, mailers' M=, relay
+relay; content, submission, dns, dkim). Sendmail's values (MaxMessageSize, R=, mailers' M=, relay
 domains, DNSBLs) are read from the .cf compiled into the images (compiled), so a prebuilt
 .cf is checked like one made from an .mc; a finding still names the .mc line that sets a
 value when there is one.
 The document's invariants hold whatever the policy says (invariants).
-Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new.
+Tool checks, in the built images (tools): m4, sendmail -bt, BIND's zone check, amavisd-new;
+and the DKIM key in MTA-TX's image against the record in the DNS image (dkim).
 
 python -m siteconfig.check   (make lint-config) checks $TESTBED_CONFIG, assembled from
 $TESTBED_SOURCE_CONFIG, against the images tagged $TESTBED_TAG; exit status 1 when anything
@@ -20,15 +21,17 @@ from pathlib import Path
 from siteconfig.check.compiled import CHAIN_CFS, CompiledCf, CompiledCfError, read_compiled
 from siteconfig.check.content import check_content
 from siteconfig.check.context import ConfigFiles, Context, Finding
+from siteconfig.check.dkim import check_dkim, check_published_keys
 from siteconfig.check.dns import check_dns
 from siteconfig.check.invariants import check_invariants
 from siteconfig.check.limits import check_limits
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
-from siteconfig.check.tools import check_tools
+from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_document", "check_policy", "check_tools", "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_document", "check_keys", "check_policy", "check_tools",
+           "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -39,6 +42,7 @@ SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
     "relay": check_relay,
     "submission": check_submission,
     "dns": check_dns,
+    "dkim": check_dkim,
 }
 
 
@@ -75,3 +79,12 @@ def check_document(assembled: Path, source: Path, compiled: Mapping[str, Compile
     except PolicyError:
         return []
     return check_invariants(Context(policy, (assembled / "policy.toml").read_text(), files, compiled))
+
+
+def check_keys(assembled: Path, source: Path, tag: str) -> list[Finding]:
+    """The DKIM signing key in the built MTA-TX image against the record in the built DNS image."""
+    try:
+        policy = load_policy(assembled / "policy.toml")
+    except PolicyError:
+        return []  # check_policy reports it
+    return check_published_keys(ConfigFiles(assembled, source), policy, tag, image_output)

@@ -11,6 +11,8 @@ A small reader of the parts that matter here, not of sendmail's whole language:
   DSesmtp:[127.0.0.1]                           macros (S: SMART_HOST, H: MAIL_HUB)
   O DaemonPortOptions=Port=10025, Name=MTA-TX   one line per daemon, all kept
   Sgreet_pause                                  named rulesets (FEATURE(greet_pause) makes this one)
+  Xdkim-sign, S=inet:8891@127.0.0.1, F=T, T=...  milters (INPUT_MAIL_FILTER), used when named
+  O InputMailFilters=dkim-sign                   in this option
 """
 
 import re
@@ -69,6 +71,7 @@ class CompiledCf:
     mailers: dict[str, Definition] = field(default_factory=dict)
     classes: dict[str, list[Setting]] = field(default_factory=dict)
     dnsbl_zones: list[Setting] = field(default_factory=list)
+    milters: dict[str, Definition] = field(default_factory=dict)
     macros: dict[str, Setting] = field(default_factory=dict)
     daemons: list[Setting] = field(default_factory=list)  # each O DaemonPortOptions= value
     rulesets: set[str] = field(default_factory=set)  # named rulesets (S<name>), e.g. Greet_pause
@@ -82,6 +85,13 @@ class CompiledCf:
         """O MaxMessageSize (0 when absent: no limit)."""
         value = self.option("MaxMessageSize") or ""
         return int(value) if value.isdigit() else 0
+
+    @property
+    def input_filters(self) -> list[Definition]:
+        """The milters sendmail calls (O InputMailFilters), in its order; an X line that
+        option does not name is defined but unused."""
+        names = [name.strip() for name in (self.option("InputMailFilters") or "").split(",") if name.strip()]
+        return [self.milters[name] for name in names if name in self.milters]
 
     def number(self, name: str, default: int) -> int:
         """A numeric option, or sendmail's default when it is absent."""
@@ -130,7 +140,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def parse_cf(text: str) -> CompiledCf:
-    """Read the options, queue groups, mailers, classes and DNSBL zones of a .cf (the last
+    """Read the options, queue groups, mailers, classes, DNSBL zones and milters of a .cf (the last
     definition of a name counts, as in sendmail)."""
     cf = CompiledCf()
     for number, line in _logical_lines(text):
@@ -152,6 +162,9 @@ def parse_cf(text: str) -> CompiledCf:
             cf.classes.setdefault(name, []).extend(Setting(word, number) for word in match.group(2).split())
         elif match := re.match(r"S([A-Za-z_]\w*)", line):
             cf.rulesets.add(match.group(1).split("=")[0])
+        elif line.startswith("X") and "," in line:
+            milter = _definition(line, number)
+            cf.milters[milter.name] = milter
         elif line.startswith("R") and (lookup := _DNSBL_LOOKUP.search(line)):
             cf.dnsbl_zones.append(Setting(lookup.group(1), number))
     return cf

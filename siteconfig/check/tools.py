@@ -11,7 +11,7 @@ from siteconfig.check.compiled import CHAIN_CFS
 from siteconfig.check.context import ConfigFiles, Finding
 from siteconfig.dnsworld import sample_zone
 
-__all__ = ["check_tools"]
+__all__ = ["check_tools", "image_output"]
 
 
 def _in_image(image: str, script: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,6 +19,11 @@ def _in_image(image: str, script: str, stdin: str | None = None) -> subprocess.C
     attach = ["-i"] if stdin is not None else []
     return subprocess.run(["docker", "run", "--rm", *attach, "--network", "none", "--entrypoint", "sh", image, "-c",
                            script], input=stdin or "", capture_output=True, text=True, timeout=300)
+
+
+def image_output(image: str, script: str) -> str:
+    """What a shell script prints in a fresh container of the image (no network)."""
+    return _in_image(image, script).stdout
 
 
 def _sendmail(files: ConfigFiles, tag: str) -> list[Finding]:

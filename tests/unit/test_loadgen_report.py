@@ -83,6 +83,14 @@ def test_variants_are_compared_and_noise_is_called_noise(tmp_path: Path) -> None
     assert json.loads((tmp_path / "points.json").read_text())["knee_workers"] == {"shipped": 2, "tmpfs": 2}
 
 
+def test_variants_are_compared_in_cpu_per_message_too(tmp_path: Path) -> None:
+    unsigned = point(3, 3.0, 0.2, 200, variant="no-dkim")
+    points = [point(3, 3.0, 0.2, 200), unsigned.__class__(**{**unsigned.__dict__, "cpu_ms_tx": 11.5})]
+    write_report(points, tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| 3 | no-dkim | 11.5 | 15.0 (-3.5) | 476 | 480 (-4) |" in summary, summary
+
+
 def test_a_run_that_lost_mail_says_so_loudly(tmp_path: Path) -> None:
     write_report([point(1, 5.0, 0.1, 40, lost=3)], tmp_path, META, plots=False)
     assert "**3 accepted messages never arrived and are in no queue: this run is not clean.**" in \

@@ -12,7 +12,7 @@ def test_variants_parse_to_the_chain_they_describe() -> None:
     assert both.tmpfs and both.amavis_memory == "700m" and both.label == "tmpfs+memory=700m"
     assert Variant.parse("no-sa+no-clamav").env(3) == {
         "RX_QUEUE_RUNNERS": "3", "AMAVIS_MAX_SERVERS": "3", "AMAVIS_SPAM_CHECKS": "0", "AMAVIS_VIRUS_CHECKS": "0",
-        "AMAVIS_MEM_LIMIT": "0", "AMAVIS_SA_NETWORK": "", "DNS_LATENCY": "0"}
+        "AMAVIS_MEM_LIMIT": "0", "AMAVIS_SA_NETWORK": "", "DNS_LATENCY": "0", "TX_DKIM_SIGNING": "1"}
 
 
 def test_dns_variants_turn_on_network_tests_and_delay_answers() -> None:
@@ -27,6 +27,12 @@ def test_queue_runners_follow_the_workers_unless_a_variant_says_otherwise() -> N
     assert Variant.parse("runners=2x").queue_runners(3) == 6
     assert Variant.parse("runners=5").queue_runners(3) == 5
     assert Variant.parse("runners=2x").env(3)["RX_QUEUE_RUNNERS"] == "6"
+
+
+def test_the_no_dkim_variant_leaves_mta_txs_signing_milter_out() -> None:
+    unsigned = Variant.parse("no-dkim")
+    assert unsigned.label == "no-dkim" and unsigned.env(3)["TX_DKIM_SIGNING"] == "0"
+    assert Variant.parse("shipped").env(3)["TX_DKIM_SIGNING"] == "1"
 
 
 @pytest.mark.parametrize("text", ["tmpf", "memory=lots", "swap", "dns=fast"])
