@@ -146,7 +146,10 @@ def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack:
                    f"{len(outcome.refused_connections)}")
     print(HOSTILE[-1])
     replay = f"(replay with FUZZ_SEED={seed})"
-    assert outcome.sessions >= 500, f"{outcome} {replay}"
+    # The pass ran, not stalled: 500 sessions, or 150 where confBAD_RCPT_THROTTLE makes MTA-RX
+    # sleep a second per refused recipient past it (the fuzzer's recipients are refused).
+    throttled = (stack.rx.compiled().option("BadRcptThrottle") or "0") not in ("", "0")
+    assert outcome.sessions >= (150 if throttled else 500), f"{outcome} {replay}"
     assert not outcome.hangs, f"sessions that hung {replay}:\n\n" + "\n\n".join(outcome.hangs[:5])
     assert not outcome.refused_connections, f"{outcome.refused_connections[:5]} {replay}"
     # A hang-up needs a reason: a 421 said, or a TLS handshake MTA-RX logged as failed.
