@@ -67,7 +67,7 @@ build: base config ## Build the images of the chain (from CONFIG); a refused fil
 	@echo "building the images of $(CONFIG_PATH) (Docker's output: .build/build-$(CONFIG_ID).log)"
 	@TESTBED_BASE_IMAGE=$$(cat .build/base-image) $(VENV)/bin/python -m siteconfig.build
 
-lint-config: build ## Check CONFIG: policy.toml, m4 and sendmail's config test, amavisd-new's config, policy vs the compiled config
+lint-config: build ## Check CONFIG: the document's invariants, policy vs the compiled config, sendmail -bt, amavisd-new, BIND
 	@$(VENV)/bin/python -m siteconfig.check
 
 $(VENV)/.installed: pyproject.toml constraints.txt

@@ -65,14 +65,14 @@ def preflight(stack: Stack, *, sender: str, user: str, address: str, timeout: fl
     result = send_message(message, port=stack.smtp_port, mail_from=sender, rcpt_to=[address])
     if not result.accepted:
         raise BrokenChainError(f"MTA-RX did not accept the preflight message:\n{result}")
-    last: dict[str, str | None] = {}
+    last: dict[str, object] = {"missing": None, "bypass": False, "refused": False}
 
     def passed() -> bool:
         trails = Trails.of(message_id, {service: stack.logs(service) for service in ("rx", "amavis", "tx")})
         last["missing"] = missing = missing_hop(trails)
-        last["bypass"] = "yes" if missing == HOPS[2][0] and trails.shows("tx", "from=<") else None
+        last["bypass"] = missing == HOPS[2][0] and trails.shows("tx", "from=<")
         # A permanent failure (dsn=5.x.x) on the way will not heal by waiting.
-        last["refused"] = "yes" if trails.shows("rx", "dsn=5") or trails.shows("tx", "dsn=5") else None
+        last["refused"] = trails.shows("rx", "dsn=5") or trails.shows("tx", "dsn=5")
         return missing is None and bool(stack.tx.copies(user, message_id))
 
     try:
@@ -80,8 +80,8 @@ def preflight(stack: Stack, *, sender: str, user: str, address: str, timeout: fl
                    fatal=lambda: "a permanent failure" if last.get("refused") else None)
         return message_id
     except PollTimeout:
-        missing = last.get("missing")
-    hop = missing or f"the message in {user}'s mailbox"
+        pass  # the error below names the hop, from the last look at the logs
+    hop = last["missing"] or f"the message in {user}'s mailbox"
     bypass = (" It reached MTA-TX without amavisd-new: MTA-RX hands mail around the content filter."
               if last.get("bypass") else "")
     when = "after a permanent failure (dsn=5.x.x)" if last.get("refused") else f"within {timeout:g} s"

@@ -46,8 +46,9 @@ FIXES = [
      "belongs to smmta: define(`confTRUSTED_USER', `smmta') in the .mc"),
     (r"unknown configuration line", "a macro m4 did not know is left as it is in the .cf: check its spelling"),
 ]
-# Where a tool's message names the line ("m4:thishost-rx.mc:12:", "makemap: ...: line 3:").
-_LINE = [re.compile(r"^m4:[^:]*:(\d+):"), re.compile(r": line (\d+):")]
+# Where a tool's message names the line of the file ("m4:/etc/mail/thishost-rx.mc:12:",
+# "makemap: ...: line 3:"); m4's line of another file (cf.m4, an ostype) is not the user's.
+_MAKEMAP_LINE = re.compile(r": line (\d+):")
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class Refusal:
 
     @property
     def line(self) -> int | None:
+        own = re.compile(rf"^m4:(?:[^:]*/)?{re.escape(Path(self.file).name)}:(\d+):")
         for message in self.messages:
-            for pattern in _LINE:
-                if match := pattern.search(message):
-                    return int(match.group(1))
+            if match := own.search(message) or (_MAKEMAP_LINE.search(message) if self.tool == "makemap" else None):
+                return int(match.group(1))
         return None
 
     @property
@@ -147,6 +148,9 @@ def adaptations(files: ConfigFiles, tag: str) -> list[str]:
     for service, (image, _) in CHAIN_CFS.items():
         out = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "cat", f"{image}:{tag}",
                               "/etc/testbed/adapted"], capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            shown.append(f"{image}:{tag}: cannot read what was adapted: {out.stderr.strip()[:300]}")
+            continue
         for entry in dict.fromkeys(out.stdout.splitlines()):  # each once, in order
             rel, says, what = [*entry.split("\t", 2), "", ""][:3]
             line = _line_of(files, rel, says)
@@ -161,20 +165,23 @@ def main() -> int:
     log_path = REPO / ".build" / f"build-{assembled.name}.log"
     verbose = os.environ.get("V", "") not in ("", "0")
     command = ["docker", "compose", "--progress", "plain", "build"]
-    with log_path.open("w") as log:
-        done = subprocess.run(command, cwd=REPO, stdout=None if verbose else log, stderr=subprocess.STDOUT,
-                              text=True)
-    if done.returncode == 0:
+    with log_path.open("w") as log, subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                                                     stderr=subprocess.STDOUT, text=True) as build:
+        for line in build.stdout or []:  # into the log, and with V=1 onto the terminal too
+            log.write(line)
+            if verbose:
+                sys.stdout.write(line)
+    if build.returncode == 0:
         for line in adaptations(files, tag):
             print(f"adapted: {line}")
         return 0
-    found = refusals(log_path.read_text(errors="replace")) if not verbose else []
+    found = refusals(log_path.read_text(errors="replace"))
     for refusal in found:
         print(f"build: {explain(refusal, files)}", file=sys.stderr)
     if found:
         print(f"build: the configuration {files.source} does not build; fix the line above and run again "
               f"(Docker's output: {log_path.relative_to(REPO)}, or V=1)", file=sys.stderr)
-    elif not verbose:
+    else:
         tail = [_STEP_PREFIX.sub("", line) for line in log_path.read_text(errors="replace").splitlines()[-25:]]
         print("build: the images did not build, and no configuration file was refused; the end of Docker's "
               f"output ({log_path.relative_to(REPO)}):\n" + "\n".join(f"    {line}" for line in tail), file=sys.stderr)

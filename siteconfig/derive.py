@@ -3,12 +3,12 @@ the configuration itself, each value with the file and line it came from.
 
 A folder with its own .mc files but no policy.toml would otherwise be tested against the
 sample's promises. Derived instead: local domains (local-host-names), users (users file),
-relaying (access map RELAY grants, RELAY_DOMAIN), the size limit, R= and $max_servers,
-submission (MSA on, SASL accounts), content destinies and DNSBL (amavisd-new snippets, the
-.mc). Expectations the configuration does not state stay unstated, and the tests that need
-them report themselves not applicable, saying so: e.g. how MTA-RX treats an unknown local
-user (it refuses at RCPT only with the document's Local_check_rcpt rules; else MTA-TX
-bounces later).
+relay domains (access map "To:" RELAY grants, RELAY_DOMAIN; never the clients it relays
+for), the size limit, R= and $max_servers, submission (MSA on, SASL accounts,
+TRUST_AUTH_MECH), content destinies and DNSBL (amavisd-new snippets, the .mc).
+Expectations the configuration does not state stay unstated, and the tests that need them
+report themselves not applicable, saying so: e.g. how MTA-RX treats an unknown local user (it
+refuses at RCPT only with the document's Local_check_rcpt rules; else MTA-TX bounces later).
 """
 
 import re
@@ -17,10 +17,12 @@ from pathlib import Path
 
 import tomli_w
 
+from siteconfig.check.context import ConfigFiles, perl_assignment
+from siteconfig.check.invariants import LOOPBACK, relay_grants
+
 __all__ = ["Derived", "derive_policy", "write_policy"]
 
 _DESTINY = {"D_PASS": "pass", "D_DISCARD": "discard", "D_BOUNCE": "bounce", "D_REJECT": "reject"}
-_LOOPBACK = {"127.0.0.1", "localhost", "localhost.localdomain", "::1", "ipv6:::1", "127"}
 
 
 @dataclass
@@ -43,7 +45,8 @@ def _lines(path: Path) -> list[tuple[int, str]]:
             if line.strip() and not line.lstrip().startswith(("#", "dnl"))]
 
 
-def _first(lines: list[tuple[int, str]], pattern: str) -> tuple[int, re.Match[str]] | None:
+def _last(lines: list[tuple[int, str]], pattern: str) -> tuple[int, re.Match[str]] | None:
+    """The last line matching `pattern` (the last definition counts, as in m4), and the match."""
     found = None
     for number, line in lines:
         if match := re.search(pattern, line):
@@ -52,43 +55,40 @@ def _first(lines: list[tuple[int, str]], pattern: str) -> tuple[int, re.Match[st
 
 
 def _amavis(folder: Path, variable: str) -> tuple[str, str] | None:
-    found = None
-    for path in sorted((folder / "amavis").glob("*")):
-        for number, line in _lines(path):
-            if match := re.search(rf"{re.escape(variable)}\s*=\s*([^;]+);", line.split("#", 1)[0]):
-                found = (match.group(1).strip(), f"amavis/{path.name}:{number}")
-    return found
+    """(value, "file:line") of the last assignment across the amavisd-new snippets."""
+    found = perl_assignment(ConfigFiles(folder, folder), variable)
+    return (found[0], f"{found[1]}:{found[2]}") if found else None
 
 
 def _limits(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
-    size = _first(rx, r"define\(\s*`?confMAX_MESSAGE_SIZE'?\s*,\s*`?(\d+)")
+    size = _last(rx, r"define\(\s*`?confMAX_MESSAGE_SIZE'?\s*,\s*`?(\d+)")
     d.set("limits", "max_message_size", int(size[1].group(1)) if size else 0,
           f"rx/thishost-rx.mc:{size[0]}" if size else "no confMAX_MESSAGE_SIZE in rx/thishost-rx.mc: no limit")
     servers = _amavis(folder, "$max_servers")
     count = int(servers[0]) if servers and servers[0].isdigit() else 2
     d.set("limits", "max_servers", count, servers[1] if servers else "amavisd-new's default")
-    runners = _first(rx, r"QUEUE_GROUP\(.*\bR=(\d+)")
+    runners = _last(rx, r"QUEUE_GROUP\(.*\bR=(\d+)")
     d.set("limits", "queue_runners", int(runners[1].group(1)) if runners else count,
           f"rx/thishost-rx.mc:{runners[0]}" if runners else "no queue group with R=: taken as $max_servers")
     d.set("limits", "runners_may_differ", False, "the document's rule (R = $max_servers) holds for every config")
 
 
 def _relay(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
-    domains, clients = [], []
-    for _number, entry in _lines(folder / "rx" / "access"):
-        words = entry.split()
-        if len(words) >= 2 and words[-1].upper() == "RELAY":
-            kind, _, key = words[0].rpartition(":")
-            if kind.lower() == "to":
-                domains.append(key.lower())
-            elif kind.lower() in ("", "connect") and key.lower() not in _LOOPBACK:
-                clients.append(key.lower())
+    files = ConfigFiles(folder, folder)
+    grants = relay_grants(files.entries("rx/access"))
+    domains = [key for _, kind, key in grants if kind == "To"]
     for _number, line in rx:
         for match in re.finditer(r"RELAY_DOMAIN\(\s*`?([^')]+)", line):
             domains.extend(word.lower() for word in match.group(1).split())
     d.set("relay", "lan", True, "the testbed's LAN client (the entrypoint grants it RELAY)")
     d.set("relay", "domains", sorted(set(domains)), "rx/access To: RELAY entries and RELAY_DOMAIN")
-    d.set("relay", "clients", sorted(set(clients)), "rx/access Connect: RELAY entries")
+    # Relaying for a client or a network is what an open relay is made of: not derived, so lint
+    # (the document's invariants) names each grant until a policy.toml states it.
+    clients = sorted({key for _, kind, key in grants if kind == "Connect" and key not in LOOPBACK})
+    d.set("relay", "clients", [], "not derived: a policy.toml must name the clients MTA-RX relays for")
+    if clients:
+        d.unstated.append(f"relay.clients: rx/access grants RELAY to {', '.join(clients)}; lint refuses that until "
+                          "a policy.toml names them")
 
 
 def _users(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
@@ -97,7 +97,7 @@ def _users(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
     d.set("domains", "local", domains, "local-host-names")
     users = [entry.split()[0] for _, entry in _lines(folder / "users")]
     d.set("users", "existing", users, "users")
-    if _first(rx, r"Local_check_rcpt"):
+    if _last(rx, r"Local_check_rcpt"):
         d.set("users", "nonexistent", ["nosuchuser", "nosuchuser+tag"],
               "rx/thishost-rx.mc has Local_check_rcpt rules (the document's: unknown users refused at RCPT)")
         d.set("users", "unknown_reply", "550 5.1.1", "the document's Local_check_rcpt rules")
@@ -109,12 +109,12 @@ def _users(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
 
 
 def _submission(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
-    msa = (not _first(rx, r"FEATURE\(\s*`?no_default_msa")
-           or bool(_first(rx, r"DAEMON_OPTIONS\(.*Port=(587|submission)")))
+    msa = (not _last(rx, r"FEATURE\(\s*`?no_default_msa")
+           or bool(_last(rx, r"DAEMON_OPTIONS\(.*Port=(587|submission)")))
     accounts = [entry.split() for _, entry in _lines(folder / "rx" / "sasl-users")]
     domain = (d.values["domains"]["local"] or ["localhost"])[0]
     # An authenticated client may relay only by a mechanism TRUST_AUTH_MECH names.
-    trusted = _first(rx, r"TRUST_AUTH_MECH\(")
+    trusted = _last(rx, r"TRUST_AUTH_MECH\(")
     d.set("submission", "enabled", msa and bool(accounts) and bool(trusted),
           "rx/thishost-rx.mc's MSA, TRUST_AUTH_MECH and rx/sasl-users")
     if msa and accounts and not trusted:
@@ -136,7 +136,7 @@ def _content(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
     users = d.values["users"]["existing"]
     d.set("content", "admin", "admin" if "admin" in users else (users or ["postmaster"])[0],
           "the users file (who gets virus alerts is the amavisd-new snippets' $virus_admin, through aliases)")
-    dnsbl = _first(rx, r"FEATURE\(\s*`?(?:enh)?dnsbl'?\s*,\s*`?([A-Za-z0-9.-]+)")
+    dnsbl = _last(rx, r"FEATURE\(\s*`?(?:enh)?dnsbl'?\s*,\s*`?([A-Za-z0-9.-]+)")
     d.set("dns", "rx_dnsbl", dnsbl[1].group(1) if dnsbl else "",
           f"rx/thishost-rx.mc:{dnsbl[0]}" if dnsbl else "no FEATURE(dnsbl) in rx/thishost-rx.mc")
     local_only = _amavis(folder, "$sa_local_tests_only")

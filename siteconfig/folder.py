@@ -27,7 +27,6 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from siteconfig.derive import derive_policy, write_policy
 from siteconfig.dkimkeys import DkimKeyError, install_keys
 from siteconfig.dnsworld import write_world
 from siteconfig.policy import PolicyError, load_policy
@@ -79,6 +78,9 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
+    # Imported here: derive reads files through siteconfig.check, which imports this module.
+    from siteconfig.derive import derive_policy, write_policy
+
     mine = {rel for rel, path in origins.items() if not path.resolve().is_relative_to(SAMPLE.resolve())}
     if "policy.toml" not in mine and mine & {*ALTERNATIVES, *ALTERNATIVES.values()}:
         derived = derive_policy(into)  # the folder's own sendmail, not the sample's promises

@@ -46,7 +46,10 @@ def not_applicable_unless(condition: bool, reason: str) -> None:
     """End a test whose feature the policy turns off; the summary lists it as not
     applicable, with the reason (not as passed, not as failed)."""
     if not condition:
-        derived = policy_under_test().derived
+        try:
+            derived = policy_under_test().derived
+        except PolicyError:
+            derived = None  # the tests that read the policy fail, and say why
         stated = (f" (no stated policy: the testbed derived one from {derived.source}, which has no policy.toml; "
                   "state it there to test this)" if derived else "")
         pytest.skip(f"not applicable: {reason}{stated}")

@@ -30,7 +30,7 @@ from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_document", "check_keys", "check_policy", "check_tools",
+__all__ = ["SECTION_CHECKS", "Finding", "check_document_invariants", "check_keys", "check_policy", "check_tools",
            "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
@@ -70,7 +70,7 @@ def check_policy(assembled: Path, source: Path, compiled: Mapping[str, CompiledC
     return [finding for check in SECTION_CHECKS.values() for finding in check(ctx)]
 
 
-def check_document(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf]) -> list[Finding]:
+def check_document_invariants(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf]) -> list[Finding]:
     """The document's invariants (siteconfig/check/invariants.py), whatever the policy says;
     none when the policy does not load (check_policy says why)."""
     files = ConfigFiles(assembled, source)

@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from siteconfig.check import check_document, check_keys, check_policy, check_tools, read_chain
+from siteconfig.check import check_document_invariants, check_keys, check_policy, check_tools, read_chain
 from siteconfig.folder import REPO, SAMPLE
 
 
@@ -14,7 +14,8 @@ def main() -> int:
     source = Path(os.environ.get("TESTBED_SOURCE_CONFIG", SAMPLE))
     tag = os.environ.get("TESTBED_TAG", "latest")
     compiled, unreadable = read_chain(tag)
-    findings = check_policy(assembled, source, compiled) + check_document(assembled, source, compiled) + unreadable
+    findings = check_policy(assembled, source, compiled) + unreadable
+    findings += check_document_invariants(assembled, source, compiled)
     findings += check_tools(assembled, source, tag) + check_keys(assembled, source, tag)
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)

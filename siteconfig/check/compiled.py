@@ -74,7 +74,10 @@ class CompiledCf:
     milters: dict[str, Definition] = field(default_factory=dict)
     macros: dict[str, Setting] = field(default_factory=dict)
     daemons: list[Setting] = field(default_factory=list)  # each O DaemonPortOptions= value
-    rulesets: set[str] = field(default_factory=set)  # named rulesets (S<name>), e.g. Greet_pause
+    # Named rulesets (S<name>) and how many rules each has: Local_check_rcpt is always there,
+    # empty unless a .mc fills it (the document's rules); greet_pause comes with its feature.
+    rulesets: dict[str, int] = field(default_factory=dict)
+    maps: dict[str, Setting] = field(default_factory=dict)  # K<name> <class> ...: the map's definition
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -142,7 +145,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def parse_cf(text: str) -> CompiledCf:
     """Read the options, queue groups, mailers, classes, DNSBL zones and milters of a .cf (the last
     definition of a name counts, as in sendmail)."""
-    cf = CompiledCf()
+    cf, ruleset = CompiledCf(), None
     for number, line in _logical_lines(text):
         if line.startswith("O "):
             name, _, value = line[2:].partition("=")
@@ -161,12 +164,18 @@ def parse_cf(text: str) -> CompiledCf:
             name = match.group(1).strip("{}")
             cf.classes.setdefault(name, []).extend(Setting(word, number) for word in match.group(2).split())
         elif match := re.match(r"S([A-Za-z_]\w*)", line):
-            cf.rulesets.add(match.group(1).split("=")[0])
+            ruleset = match.group(1)
+            cf.rulesets[ruleset] = 0
+        elif match := re.match(r"K(\S+)\s+(.*)", line):
+            cf.maps[match.group(1)] = Setting(match.group(2), number)
         elif line.startswith("X") and "," in line:
             milter = _definition(line, number)
             cf.milters[milter.name] = milter
-        elif line.startswith("R") and (lookup := _DNSBL_LOOKUP.search(line)):
-            cf.dnsbl_zones.append(Setting(lookup.group(1), number))
+        elif line.startswith("R"):
+            if ruleset is not None:
+                cf.rulesets[ruleset] += 1
+            if lookup := _DNSBL_LOOKUP.search(line):
+                cf.dnsbl_zones.append(Setting(lookup.group(1), number))
     return cf
 
 

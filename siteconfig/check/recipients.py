@@ -14,6 +14,21 @@ def check_domains(ctx: Context) -> list[Finding]:
             for domain in ctx.policy.domains.local if domain.lower() not in local]
 
 
+def _refuses_unknown_users(ctx: Context) -> list[Finding]:
+    """A policy that expects unknown local users refused at RCPT needs a way for MTA-RX, which
+    delivers nothing itself, to know them: the document's Local_check_rcpt rules, or a
+    virtusertable listing them (the document's NOTES)."""
+    rx = ctx.compiled.get("rx")
+    if rx is None or not ctx.policy.users.nonexistent:
+        return []
+    if rx.rulesets.get("Local_check_rcpt", 0) or "virtuser" in rx.maps:
+        return []
+    return [Finding(ctx.policy_file, ctx.at("users", "nonexistent"),
+                    f"the policy expects MTA-RX to refuse unknown users ({', '.join(ctx.policy.users.nonexistent)}), "
+                    f"but {ctx.files.shown(ctx.files.cf_source('rx'))} has neither Local_check_rcpt rules (the "
+                    "document's) nor a virtusertable: MTA-RX takes any local recipient and MTA-TX bounces it later")]
+
+
 def check_users(ctx: Context) -> list[Finding]:
     files, findings = ctx.files, []
     known = {entry for _, entry in files.entries("users")}
@@ -27,7 +42,7 @@ def check_users(ctx: Context) -> list[Finding]:
         if user.split("+", 1)[0] in known:
             findings.append(Finding(ctx.policy_file, ctx.at("users", "nonexistent"),
                                     f"user {user} is listed as nonexistent but exists in the config"))
-    return findings
+    return findings + _refuses_unknown_users(ctx)
 
 
 def check_relay(ctx: Context) -> list[Finding]:

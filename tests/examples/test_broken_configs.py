@@ -18,9 +18,10 @@ BOUND = 90  # seconds: the issue's bound for a broken configuration to be refuse
 @dataclass(frozen=True)
 class Broken:
     folder: str
-    # What the one message must say: the file and line first, then the cause's words.
+    # What the message must say: the file and line first, then the cause's words.
     where: str
     says: tuple[str, ...]
+    refusals: int = 1  # findings in the message (a bypass shows at SMART_HOST and MAIL_HUB)
 
 
 CASES = [
@@ -30,14 +31,15 @@ CASES = [
            ("missing argument for FEATURE(`enhdnsbl')", "cf.m4 turns m4's # comments off")),
     Broken("broken-custom-mailer", "build: config/examples/broken-custom-mailer/tx/thishost-tx.mc:36: m4 refused it",
            ("cannot open `/usr/share/sendmail/cf/mailer/ftn.m4'", "not part of sendmail-cf")),
-    Broken("broken-map", "build: config/examples/broken-map/rx/access:3: makemap refused it",
+    Broken("broken-map", "build: config/examples/broken-map/rx/access:8: makemap refused it",
            ("no RHS for LHS connect:192.0.2.1", "this one has no value")),
     Broken("broken-amavis", "lint: config/examples/broken-amavis/amavis/60-site:4: amavisd-new (Perl) does not load it",
            ("Missing semicolon on previous line?",)),
     Broken("broken-size", "lint: config/examples/broken-size/rx/thishost-rx.mc:23: confMAX_MESSAGE_SIZE is 20971520",
            ("config/examples/broken-size/policy.toml:18 says limits.max_message_size = 10485760",)),
     Broken("broken-bypass", "lint: config/examples/broken-bypass/rx/thishost-rx.mc:59: MTA-RX's SMART_HOST",
-           ("sends by mailer esmtp to port 10025, but amavisd-new listens on 10024", "this bypasses amavisd-new")),
+           ("sends by mailer esmtp to port 10025, but amavisd-new listens on 10024", "this bypasses amavisd-new"),
+           refusals=2),
     Broken("broken-open-relay", "lint: config/examples/broken-open-relay/rx/access:8: grants RELAY to Connect:192.168",
            ("relay.clients does not name 192.168",)),
 ]
@@ -54,7 +56,7 @@ def test_a_configuration_that_cannot_work_is_refused_in_lint_naming_file_line_an
     assert took <= BOUND, f"refused only after {took:.0f} s (bound {BOUND} s):\n{said}"
     # One message: the refusal's first line names the file and line, and nothing else is refused.
     refusals = [line for line in said.splitlines() if line.startswith(("build: config/", "lint: config/"))]
-    assert len(refusals) == (2 if case.folder == "broken-bypass" else 1), said  # SMART_HOST and MAIL_HUB
+    assert len(refusals) == case.refusals, said
     assert refusals[0].startswith(case.where), said
     for words in case.says:
         assert words in said, f"the message lacks {words!r}:\n{said}"

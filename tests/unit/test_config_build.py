@@ -66,7 +66,9 @@ def test_without_the_documents_rcpt_rules_unknown_users_are_not_stated(tmp_path:
     derived = derive_policy(tmp_path / "out")
     assert derived.values["users"]["nonexistent"] == []
     assert derived.unstated[0].startswith("users.nonexistent: the configuration does not say")
-    assert derived.values["relay"] == {"lan": True, "domains": ["partner.example"], "clients": ["10.0"]}
+    # A relayed-for network is never derived: lint then names the grant until a policy states it.
+    assert derived.values["relay"] == {"lan": True, "domains": ["partner.example"], "clients": []}
+    assert derived.unstated[1].startswith("relay.clients: rx/access grants RELAY to 10.0")
     write_policy(derived, own, tmp_path / "policy.toml")
     assert tomllib.loads((tmp_path / "policy.toml").read_text())["derived"]["source"] == str(own)
 

@@ -18,6 +18,8 @@ Qmqueue, P=/var/spool/mqueue-rx, R=2, F=f
 Mesmtp,		P=[IPC], F=mDFMuXa, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990,
 		m=10, T=DNS/RFC822/SMTP,
 		A=TCP $h 10024
+SLocal_check_rcpt
+R$*		$: <?> $&{rcpt_addr}
 """
 # The examples' own thishost-rx.mc has no DKIM verifier; the sample's has (INPUT_MAIL_FILTER).
 EXAMPLE_RX_CF = SAMPLE_RX_CF
@@ -204,3 +206,14 @@ def test_mailers_given_one_size_by_one_setting_are_one_finding(tmp_path: Path) -
     found = check_policy(tmp_path / "out", SAMPLE, compiled(SAMPLE_RX_CF.replace("Mesmtp", "Mold") + rx))
     assert [f.message.split(", but")[0] for f in found] == ["MTA-RX's mailers smtp, esmtp have M=5000000",
                                                             "MTA-RX's mailer relay has M=4000000"]
+
+
+def test_a_policy_refusing_unknown_users_needs_a_way_for_mta_rx_to_know_them(tmp_path: Path) -> None:
+    assemble(SAMPLE, tmp_path / "out")
+    without_rules = SAMPLE_RX_CF.replace("SLocal_check_rcpt\nR$*		$: <?> $&{rcpt_addr}\n", "SLocal_check_rcpt\n")
+    found = [str(f) for f in check_policy(tmp_path / "out", SAMPLE, compiled(without_rules))]
+    assert found == ["config/sample/policy.toml:10: the policy expects MTA-RX to refuse unknown users (nosuchuser, "
+                     "nosuchuser+tag), but config/sample/rx/thishost-rx.mc has neither Local_check_rcpt rules (the "
+                     "document's) nor a virtusertable: MTA-RX takes any local recipient and MTA-TX bounces it later"]
+    with_virtuser = without_rules + "Kvirtuser hash -o /etc/mail/virtusertable\n"
+    assert check_policy(tmp_path / "out", SAMPLE, compiled(with_virtuser)) == []

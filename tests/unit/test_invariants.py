@@ -3,7 +3,7 @@ it, whatever the policy says. No Docker: the compiled .cf files are excerpts as 
 
 from pathlib import Path
 
-from siteconfig.check import check_document
+from siteconfig.check import check_document_invariants
 from siteconfig.check.compiled import CompiledCf, parse_cf
 from siteconfig.check.invariants import relay_grants
 from siteconfig.folder import SAMPLE, assemble
@@ -35,7 +35,7 @@ def findings(tmp_path: Path, rx: str = RX_CF, tx: str = TX_CF, files: dict[str, 
     own.mkdir(exist_ok=True)
     assemble(own, tmp_path / "out")
     compiled: dict[str, CompiledCf] = {"rx": parse_cf(rx), "tx": parse_cf(tx)}
-    return [str(finding) for finding in check_document(tmp_path / "out", own, compiled)]
+    return [str(finding) for finding in check_document_invariants(tmp_path / "out", own, compiled)]
 
 
 def test_the_sample_keeps_every_invariant(tmp_path: Path) -> None:
