@@ -19,8 +19,8 @@ from loadgen.workload import Workload, pregenerate
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.capacity]
 
 
-# Both start chains of their own and run for minutes: with pytest-xdist they go to one
-# worker, one after the other, so their load never competes with each other.
+# Both start chains of their own and run for minutes: under pytest-xdist (`-n`) they go to
+# one worker, one after the other, so their load never competes with each other.
 @pytest.mark.xdist_group("capacity")
 def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(tmp_path: Path) -> None:
     code = main(["sweep", "--workers", "1 2", "--batch", "3", "--cap", "20", "--warmup", "2",

@@ -82,11 +82,20 @@ async def _try_relay(port: int, sender: str, rcpt: str, message: bytes) -> tuple
 
 
 def relay_refusal_failure(sender: str, rcpt: str, replies: list[str],
-                          earlier: dict[tuple[str, str], tuple[str, str, str]]) -> str | None:
-    """What is wrong with the replies to one trick, or None (`earlier`: refused_earlier)."""
+                          earlier: dict[tuple[str, str], tuple[str, str, str]], *, delay_checks: bool = False,
+                          auth_first: bool = False) -> str | None:
+    """What is wrong with the replies to one trick, or None (`earlier`: refused_earlier).
+    `auth_first`: the daemon wants AUTH before MAIL (M=a), so every trick gets 530 5.7.0 there.
+    `delay_checks`: FEATURE(delay_checks) moves the sender's checks to RCPT, so a trick
+    refused at MAIL for its sender gets MAIL 250 and then a 5xx at RCPT."""
     mail, rcpt_reply = replies[2], replies[3]
+    if auth_first:
+        return None if re.match(r"530 5\.7\.0 ", mail) else f"MAIL got {mail}; expected 530 5.7.0 (AUTH first: M=a)"
     if (sender, rcpt) in earlier:
         command, expected, why = earlier[(sender, rcpt)]
+        if command == "MAIL" and delay_checks and mail.startswith("250 "):
+            refused = rcpt_reply[:1] == "5"
+            return None if refused else f"RCPT got {rcpt_reply}; expected 5xx ({why}, at RCPT: delay_checks)"
         got = mail if command == "MAIL" else rcpt_reply
         if command == "RCPT" and not mail.startswith("250 "):
             return f"MAIL was refused ({mail}); expected 250, then RCPT {expected} ({why})"
@@ -106,12 +115,17 @@ def test_the_open_relay_battery_from_outside_is_refused_as_relaying_and_nothing_
         needs_submission(policy)
     port = getattr(stack, port_name)
     earlier = refused_earlier(policy)
+    rx = stack.rx.compiled()
+    delay_checks = "delay_checks" in rx.made_from
+    auth_first = port_name == "submission_port" and "a" in rx.daemon_modifiers(587)
     message_ids, failures = [], []
     for sender, rcpt in relay_tricks(policy):
         message = make_message(sender=sender or "MAILER-DAEMON", to=VICTIM, tag="relay-attempt")
         message_ids.append(message_id_of(message))
         replies, session = asyncio.run(_try_relay(port, sender, rcpt, message.as_bytes()))
-        if (failure := relay_refusal_failure(sender, rcpt, replies, earlier)) is not None:
+        failure = relay_refusal_failure(sender, rcpt, replies, earlier, delay_checks=delay_checks,
+                                        auth_first=auth_first)
+        if failure is not None:
             failures.append(f"MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {failure}\n{session}")
     assert not failures, "\n\n".join(failures)
     # Mail that MTA-RX does relay (from the LAN) gets through; the attempts did not.

@@ -78,6 +78,9 @@ class CompiledCf:
     # empty unless a .mc fills it (the document's rules); greet_pause comes with its feature.
     rulesets: dict[str, int] = field(default_factory=dict)
     maps: dict[str, Setting] = field(default_factory=dict)  # K<name> <class> ...: the map's definition
+    # The m4 files the .cf was made from, as its "#####  $Id: delay_checks.m4,v ..." lines name
+    # them (features, mailers, the OS type): what changes sendmail's behaviour by design.
+    made_from: set[str] = field(default_factory=set)
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -110,6 +113,15 @@ class CompiledCf:
             value = port.group(1) if port else "25"
             ports.append((int(value) if value.isdigit() else {"smtp": 25, "submission": 587}.get(value, 0), daemon))
         return ports or [(25, Setting("", 0))]
+
+    def daemon_modifiers(self, port: int) -> str:
+        """M= (Modifiers=) of the daemon on `port`: e.g. "Ea" for Debian's MSP, where `a`
+        requires AUTH before MAIL."""
+        for number, daemon in self.daemon_ports:
+            if number == port:
+                found = re.search(r"(?:^|,)\s*(?:M|Modifiers)=(\w*)", daemon.value)
+                return found.group(1) if found else ""
+        return ""
 
     def mailer_port(self, name: str) -> int | None:
         """The TCP port a mailer connects to (A=TCP $h PORT; 25 without one), None when it
@@ -147,7 +159,9 @@ def parse_cf(text: str) -> CompiledCf:
     definition of a name counts, as in sendmail)."""
     cf, ruleset = CompiledCf(), None
     for number, line in _logical_lines(text):
-        if line.startswith("O "):
+        if made := re.match(r"#####\s+\$Id: ([\w.-]+)\.m4,", line):
+            cf.made_from.add(made.group(1))
+        elif line.startswith("O "):
             name, _, value = line[2:].partition("=")
             cf.options[name.strip()] = Setting(value.strip(), number)
             if name.strip() == "DaemonPortOptions":
