@@ -1,5 +1,6 @@
 """DKIM where the document places it (its 2006 update): OpenDKIM signs at MTA-TX, after
-amavisd-new, and verifies at MTA-RX, whose Authentication-Results amavisd-new then sees.
+amavisd-new, and verifies at MTA-RX, whose Authentication-Results header then travels
+through amavisd-new.
 
 Signatures are verified with dkimpy against the record the testbed's DNS serves (dig in the
 chain's DNS container), as a receiver on the Internet would. Mail from outside is signed
