@@ -4,7 +4,9 @@ Every file is optional; what a folder lacks comes from config/sample, and assemb
 says which file came from where:
 
   rx/thishost-rx.mc  or rx/sendmail-rx.cf (prebuilt, used as it is)
-  rx/access  rx/virtusertable  rx/mailertable   (sendmail maps; makemap'd at build)
+  rx/access  rx/virtusertable  rx/mailertable   (sendmail maps; makemap'd at build; also
+                    genericstable, domaintable, authinfo, and the same under tx/: each map
+                    the .cf names is made from the file of its name, empty if there is none)
   rx/sasl-users  rx/Sendmail.conf  rx/tls/rx.crt  rx/tls/rx.key   (submission)
   tx/thishost-tx.mc  or tx/sendmail.cf
   tx/opendkim.conf  rx/opendkim.conf   DKIM signing at MTA-TX, verifying at MTA-RX (OpenDKIM
@@ -35,7 +37,9 @@ __all__ = ["KNOWN", "SAMPLE", "assemble"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "config" / "sample"
-KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", "rx/access", "rx/virtusertable", "rx/mailertable",
+# Maps a .cf may name (K lines): the images make each from the folder's file of that name.
+MAPS = ["access", "virtusertable", "mailertable", "genericstable", "domaintable", "authinfo"]
+KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", *(f"{side}/{name}" for side in ("rx", "tx") for name in MAPS),
          "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "rx/opendkim.conf",
          "tx/thishost-tx.mc", "tx/sendmail.cf", "tx/opendkim.conf", "tx/opendkim/*", "aliases", "users",
          "local-host-names", "amavis/*", "spamassassin/*", "clamav/*", "dns/*.zone", "policy.toml"]
