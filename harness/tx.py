@@ -55,9 +55,21 @@ class MtaTx(Sendmail):
         return [m for m in self.mailbox(user) if _has_message_id(m, message_id)]
 
     def wait_for_mailbox(self, user: str, message_id: str, *, timeout: float = 60) -> EmailMessage:
-        """The message with this Message-ID once it is in the user's mailbox."""
-        return poll_until(lambda: next(iter(self.copies(user, message_id)), None), timeout=timeout,
-                          what=f"<{message_id}> in {user}'s mailbox", interval=0.5,
+        """The message with this Message-ID once it is in the user's mailbox, whole: the
+        local mailer may still be writing it when its headers are already there (the mailbox
+        is read without its lock), so the copy must read the same on two looks in a row."""
+        seen: list[bytes] = []
+
+        def whole() -> EmailMessage | None:
+            copy = next(iter(self.copies(user, message_id)), None)
+            if copy is None:
+                return None
+            now = copy.as_bytes()
+            stable = bool(seen) and seen[-1] == now
+            seen.append(now)
+            return copy if stable else None
+
+        return poll_until(whole, timeout=timeout, what=f"<{message_id}> whole in {user}'s mailbox", interval=0.5,
                           evidence=lambda: self._containers.trail(message_id))
 
     def read_mailboxes(self, offsets: dict[str, int]) -> dict[str, tuple[int, bytes]]:
