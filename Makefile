@@ -6,6 +6,9 @@
 #   BASE=auto|pull|local   base image: official debian:trixie-slim, or built with debootstrap
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
+#   TOPOLOGY=dual|milter   the chain of make build/up/test/capacity: the document's dual-MTA chain
+#                          (default), or one sendmail calling amavisd-new through amavisd-milter
+#                          (compose.milter.yaml), the setup the document compares it with
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
 #   TEST_CHAINS=2          make test: pytest-xdist workers, each with a chain of its own (1: one chain)
 #   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity*)
@@ -35,6 +38,12 @@ export TESTBED_CONFIG := .build/config/$(CONFIG_ID)
 export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
 export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG))),latest,$(shell printf '%s' 'cfg-$(CONFIG_ID)' | tr A-Z a-z))
 
+TOPOLOGY ?= dual
+$(if $(filter-out dual milter,$(TOPOLOGY)),$(error TOPOLOGY must be dual or milter, got '$(TOPOLOGY)'))
+export TESTBED_TOPOLOGY := $(TOPOLOGY)
+# docker compose (make up, make build, the harness) reads these files.
+export COMPOSE_FILE := compose.yaml$(if $(filter milter,$(TOPOLOGY)),:compose.milter.yaml)
+
 # JUnit XML for CI systems, and a Markdown summary fit for a pull-request comment
 # Each target writes its own pair, so one run does not overwrite another's: make test
 # reports/junit.xml + summary.md; the others junit-<REPORT>.xml + summary-<REPORT>.md
@@ -46,7 +55,10 @@ REPORT ?=
 # RefuseLA 24: 8 and 12 per CPU), and MTA-TX starts queueing while MTA-RX refuses connections.
 TEST_CHAINS ?= 2
 PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist loadgroup)
-REPORT_ARGS = --junitxml=reports/junit$(if $(REPORT),-$(REPORT)).xml -o junit_suite_name=testbed$(if $(REPORT),-$(REPORT))
+# The milter topology's runs are named apart (junit-milter.xml, summary-milter.md), so a run of
+# each topology leaves both reports and the summary can set them side by side.
+REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
+REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
 .PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
 
@@ -170,5 +182,5 @@ clean: ## Remove this project's containers, networks and volumes (of every run, 
 	@bash scripts/clean.sh
 
 clean-images: clean ## Also remove the built images, of every CONFIG (the debootstrap base stays cached)
-	-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^testbed-(rx|tx|amavis|dns|sink):' | xargs -r docker image rm
+	-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^testbed-(rx|tx|milter|amavis|dns|sink):' | xargs -r docker image rm
 	rm -rf .build/config

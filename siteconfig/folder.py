@@ -12,6 +12,9 @@ says which file came from where:
   tx/opendkim.conf  rx/opendkim.conf   DKIM signing at MTA-TX, verifying at MTA-RX (OpenDKIM
                     milters); tx/opendkim/* its data sets (in /etc/opendkim/); the keys are
                     made here (siteconfig/dkimkeys.py), never committed
+  milter/thishost-milter.mc  or milter/sendmail.cf   the milter topology's one sendmail
+                    (TOPOLOGY=milter; it receives with rx/'s maps, SASL and TLS files)
+  milter/amavis/*   amavisd-new conf.d snippets applied in the milter topology only
   aliases  users  local-host-names
   amavis/*          amavisd-new conf.d snippets
   spamassassin/*    clamav/*  (extra rules and signatures)
@@ -41,11 +44,13 @@ SAMPLE = REPO / "config" / "sample"
 MAPS = ["access", "virtusertable", "mailertable", "genericstable", "domaintable", "authinfo"]
 KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", *(f"{side}/{name}" for side in ("rx", "tx") for name in MAPS),
          "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "rx/opendkim.conf",
-         "tx/thishost-tx.mc", "tx/sendmail.cf", "tx/opendkim.conf", "tx/opendkim/*", "aliases", "users",
+         "tx/thishost-tx.mc", "tx/sendmail.cf", "tx/opendkim.conf", "tx/opendkim/*",
+         "milter/thishost-milter.mc", "milter/sendmail.cf", "milter/amavis/*", "aliases", "users",
          "local-host-names", "amavis/*", "spamassassin/*", "clamav/*", "dns/*.zone", "policy.toml"]
 IGNORED = ["README*", "*.md", ".*", "*/.*", "ci/*", ".github/*"]  # documentation and CI files of a config repo
 # A prebuilt .cf replaces the .mc it would be made from.
-ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc"}
+ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc",
+                "milter/sendmail.cf": "milter/thishost-milter.mc"}
 
 
 def _files(folder: Path) -> dict[str, Path]:
