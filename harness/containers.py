@@ -13,12 +13,11 @@ from docker.models.containers import Container
 
 from harness.cgroups import Cgroup
 from harness.poll import poll_until
+from harness.topology import DUAL, Topology
 from harness.trail import follow
 
-__all__ = ["DAEMONS", "LOGGED", "Containers", "StackError"]
+__all__ = ["Containers", "StackError"]
 
-DAEMONS = ("rx", "amavis", "clamd", "tx")
-LOGGED = ("rx", "amavis", "clamd", "tx", "internet")  # the services a message passes
 _PS = ["ps", "-eo", "pid=,args="]
 
 
@@ -27,17 +26,21 @@ class StackError(RuntimeError):
 
 
 class Containers:
-    """The containers of compose project `project`, one per service."""
+    """The containers of compose project `project`, one per service. A role ("rx", "tx")
+    names the container that plays it in the topology (the same one, "mta", in the milter
+    topology)."""
 
-    def __init__(self, project: str) -> None:
+    def __init__(self, project: str, topology: Topology = DUAL) -> None:
         self.project = project
+        self.topology = topology
         self.docker = docker.from_env()
 
     # --- finding and running -----------------------------------------------------------
 
     def _find(self, service: str) -> Container | None:
         found = self.docker.containers.list(all=True, filters={"label": [
-            f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service}"]})
+            f"com.docker.compose.project={self.project}",
+            f"com.docker.compose.service={self.topology.service(service)}"]})
         # After a recreate the replaced container may linger a moment, dead or being removed.
         live = [c for c in found if c.status not in ("dead", "removing")]
         return max(live or found, key=lambda c: c.attrs.get("Created", ""), default=None)
@@ -80,7 +83,8 @@ class Containers:
     def trail(self, message_id: str) -> str:
         """Every log line of every daemon that belongs to the message: the evidence a
         failing test prints, so that it explains itself."""
-        logs = {service: self.logs(service) for service in LOGGED if self._find(service)}
+        logged = (*self.topology.daemons, "internet")  # the services a message passes
+        logs = {service: self.logs(service) for service in logged if self._find(service)}
         return follow(message_id, logs)
 
     # --- lifecycle of one service ----------------------------------------------------------

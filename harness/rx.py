@@ -7,25 +7,26 @@ from harness.containers import Containers, StackError
 from harness.queues import Sendmail
 from siteconfig.check.compiled import CompiledCf, parse_cf
 
-__all__ = ["RX_CF", "MtaRx"]
-
-RX_CF = "/etc/mail/sendmail-rx.cf"
+__all__ = ["MtaRx"]
 
 
 class MtaRx(Sendmail):
+    """The receiving sendmail: MTA-RX, or the milter topology's one sendmail."""
+
     def __init__(self, containers: Containers) -> None:
         # mailq needs the .cf: MTA-RX's is not sendmail's default one.
-        super().__init__(containers, "rx", mailq=["mailq", f"-C{RX_CF}"], directory="/var/spool/mqueue-rx")
+        self.cf = containers.topology.rx_cf
+        super().__init__(containers, "rx", mailq=["mailq", f"-C{self.cf}"], directory=containers.topology.rx_queue)
 
     def compiled(self) -> CompiledCf:
         """The running daemon's .cf, read: what the configuration under test sets (tests
         read values from it instead of copying them out of an .mc)."""
-        return parse_cf(self._containers.exec("rx", ["cat", RX_CF]))
+        return parse_cf(self._containers.exec("rx", ["cat", self.cf]))
 
     @property
     def queue_runners(self) -> int:
         """R= of MTA-RX's queue group, as the running daemon's .cf has it."""
-        line = self._containers.exec("rx", ["grep", "^Qmqueue", RX_CF])
+        line = self._containers.exec("rx", ["grep", "^Qmqueue", self.cf])
         match = re.search(r"R=(\d+)", line)
         if not match:
             raise StackError(f"no R= in MTA-RX's queue group: {line}")

@@ -17,9 +17,10 @@ from pathlib import Path
 from testcontainers.compose import DockerCompose
 
 from harness.amavis import Amavis
-from harness.containers import DAEMONS, Containers, StackError
+from harness.containers import Containers, StackError
 from harness.rx import MtaRx
 from harness.sink import SinkClient
+from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
 
 __all__ = ["REPO", "Stack", "StackError"]
@@ -44,11 +45,12 @@ class Stack(Containers):
     logs and processes from Containers, and what each daemon holds on its face."""
 
     def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None,
-                 extra_files: list[str] | None = None) -> None:
+                 extra_files: list[str] | None = None, topology: Topology | None = None) -> None:
         """`env` sets compose variables (RX_QUEUE_RUNNERS, AMAVIS_MAX_SERVERS, ...) for this
         stack; variables it does not set come from the caller's environment. `extra_files`
-        are compose files layered over compose.yaml (e.g. compose.tmpfs.yaml)."""
-        super().__init__(project or f"testbed-{uuid.uuid4().hex[:8]}")
+        are compose files layered over the topology's (e.g. compose.tmpfs.yaml). `topology`:
+        dual or milter (harness/topology.py); default the run's, $TESTBED_TOPOLOGY."""
+        super().__init__(project or f"testbed-{uuid.uuid4().hex[:8]}", topology or topology_from_env())
         self.settings = {
             "COMPOSE_PROJECT_NAME": self.project,
             # Empty: Docker picks free host ports, read back from the containers.
@@ -58,8 +60,10 @@ class Stack(Containers):
             "SINK_API_PORT": "",
             **(env or {}),
         }
-        self.compose = _Compose(REPO, compose_file_name=["compose.yaml", *(extra_files or [])], wait=True)
-        self.compose.environment = {**os.environ, **self.settings}
+        files = [*self.topology.compose_files, *(extra_files or [])]
+        self.compose = _Compose(REPO, compose_file_name=files, wait=True)
+        # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
+        self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
         self.rx = MtaRx(self)
         self.amavis = Amavis(self)
         self.tx = MtaTx(self)
@@ -89,7 +93,7 @@ class Stack(Containers):
 
     def _startup_evidence(self, failed: subprocess.CalledProcessError) -> str:
         parts = [failed.stderr.decode(errors="replace")[-3000:]]
-        for service in ("dns", *DAEMONS, "internet", "office"):
+        for service in ("dns", *self.topology.daemons, "internet", "office"):
             container = self._find(service)
             if container is not None and self._health(container) not in ("healthy", "running"):
                 parts.append(f"--- {service} ({self._health(container)}) ---\n{self.logs(service, tail=40)}")
