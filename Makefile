@@ -94,13 +94,18 @@ up: lint-config ## Run the chain for a person to poke at (prints where to send m
 	  bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
 	docker compose up --detach --wait
 	@echo
-	@echo "The chain is up (project 'testbed'):"
-	@echo "  SMTP into MTA-RX (outside client):   127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"
-	@echo "  submission (MSA) into MTA-RX:        127.0.0.1:$(RX_SUBMISSION_PORT)"
+	@echo "The chain is up (project 'testbed', $(TOPOLOGY) topology):"
+	@echo "  SMTP in (outside client):            127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"
+	@echo "  submission (MSA):                    127.0.0.1:$(RX_SUBMISSION_PORT)"
 	@echo "  SMTP from the trusted LAN (relays):  127.0.0.1:$(OFFICE_SMTP_PORT)     e.g. to anyone@remote.example"
 	@echo "  what reached the Internet (sink):    curl http://127.0.0.1:$(SINK_API_PORT)/api/v1/messages"
+ifeq ($(TOPOLOGY),milter)
+	@echo "  a local mailbox:                     docker compose exec mta cat /var/mail/alice"
+	@echo "  the queue (one MTA):                 docker compose exec mta mailq"
+else
 	@echo "  a local mailbox:                     docker compose exec tx cat /var/mail/alice"
 	@echo "  queues:                              docker compose exec rx mailq -C/etc/mail/sendmail-rx.cf; docker compose exec tx mailq"
+endif
 	@echo "  logs: make logs      stop: make down"
 
 down: ## Stop the chain of `make up` and remove its containers, networks and volumes

@@ -13,11 +13,10 @@ import pytest
 
 from harness.topology import topology_from_env
 from tests.conftest import not_applicable_unless
+from tests.topology_report import DIFFERS, NOT_BORNE_OUT
 
 __all__ = ["DIFFERS", "NOT_BORNE_OUT", "differs_by_design", "dual_chain_only", "not_borne_out"]
 
-DIFFERS = "differs_by_design"  # the JUnit property names (tests/run_report.py reads them)
-NOT_BORNE_OUT = "not_borne_out"
 
 
 def dual_chain_only(what: str) -> None:

@@ -20,8 +20,20 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
-__all__ = ["CHAIN_CFS", "MILTER_CF", "RX_CF", "TOPOLOGY_CFS", "TX_CF", "chain_cfs", "CompiledCf", "CompiledCfError", "Definition", "Setting", "parse_cf",
-           "read_compiled"]
+__all__ = [
+    "CHAIN_CFS",
+    "MILTER_CF",
+    "RX_CF",
+    "TOPOLOGY_CFS",
+    "TX_CF",
+    "CompiledCf",
+    "CompiledCfError",
+    "Definition",
+    "Setting",
+    "chain_cfs",
+    "parse_cf",
+    "read_compiled",
+]
 
 RX_CF = "/etc/mail/sendmail-rx.cf"  # images/rx/install-config
 TX_CF = "/etc/mail/sendmail.cf"  # Dockerfile.tx
