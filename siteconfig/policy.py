@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["REMOTE_DOMAIN", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
+__all__ = ["REMOTE_DOMAIN", "Milter", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
 
 # Not part of any policy: a domain that is not local anywhere, so MTA-TX relays its mail to
 # the sink ("the Internet").

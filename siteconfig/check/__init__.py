@@ -26,7 +26,7 @@ from siteconfig.check.dkim import check_dkim, check_published_keys
 from siteconfig.check.dns import check_dns
 from siteconfig.check.invariants import check_invariants
 from siteconfig.check.limits import check_limits
-from siteconfig.check.milter import check_milter_topology
+from siteconfig.check.milter import check_milter_section, check_milter_topology
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
@@ -45,6 +45,7 @@ SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
     "submission": check_submission,
     "dns": check_dns,
     "dkim": check_dkim,
+    "milter": check_milter_section,
 }
 
 

@@ -8,13 +8,18 @@ dual chain's (invariants.py):
   mail unchecked;
 - amavisd-new's notifications ($notify_method) go to a port the MTA listens on, and that
   daemon calls no milter (a notice about a virus would be checked, and refused, again).
+
+The policy's [milter] destinies are checked in either topology (check_milter_section): the
+final destinies amavisd-new has once milter/amavis/'s snippets are applied.
 """
 
 import re
 
-from siteconfig.check.context import Context, Finding, mc_line, perl_assignment
+from siteconfig.check.content import AMAVIS_DEFAULT_DESTINIES
+from siteconfig.check.context import ConfigFiles, Context, Finding, mc_line, perl_assignment
+from siteconfig.policy import Milter
 
-__all__ = ["MILTER_SOCKET", "check_milter_topology"]
+__all__ = ["MILTER_SOCKET", "check_milter_section", "check_milter_topology"]
 
 MILTER_SOCKET = 9999  # images/amavis/amavisd-milter listens on inet:9999@127.0.0.1
 _LOOPBACK = r"(?:127\.0\.0\.1|\[127\.0\.0\.1\]|localhost)"
@@ -61,3 +66,18 @@ def _notifications(ctx: Context, made_from: str, mc: str | None) -> list[Finding
             f"the daemon on port {number}, where amavisd-new sends its notifications, calls the milters too: a "
             "virus alert would be checked again; give it an empty list (InputMailFilters=)"))]
     return []
+
+
+def check_milter_section(ctx: Context) -> list[Finding]:
+    """[milter] against the destinies amavisd-new has in the milter topology."""
+    files = ctx.files if ctx.files.roles else ConfigFiles(ctx.files.assembled, ctx.files.source, "milter")
+    findings = []
+    for kind in Milter.model_fields:
+        assigned = perl_assignment(files, f"$final_{kind}_destiny")
+        configured = assigned[0].removeprefix("D_").lower() if assigned else AMAVIS_DEFAULT_DESTINIES[kind]
+        expected = getattr(ctx.policy.milter, kind)
+        if configured != expected:
+            where = (files.shown(assigned[1]), assigned[2]) if assigned else (ctx.policy_file, None)
+            findings.append(Finding(*where, f"in the milter topology $final_{kind}_destiny is {configured.upper()}, "
+                                    f"but {ctx.says('milter', kind, repr(expected))}"))
+    return findings
