@@ -145,7 +145,7 @@ def cmd_burst(args: argparse.Namespace) -> int:
     if unknown := [name for name in names if name not in TOPOLOGIES]:
         raise ValueError(f"unknown topology {unknown[0]!r}: use {', '.join(TOPOLOGIES)}")
     workers = args.workers or current_policy().limits.max_servers
-    plan = pregenerate(args.messages, Workload(median_size=args.median_size, seed=args.seed))
+    plan = pregenerate(args.messages, Workload(median_size=args.median_size, seed=args.seed, local_share=1.0))
     directory = Path(args.reports) / f"burst-{timestamp()}"
     meta: dict[str, object] = {"workers": workers, "duration": args.duration, "grace": args.grace,
                                "drain": args.drain, "interval": args.interval, "messages": args.messages,
