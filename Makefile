@@ -175,7 +175,7 @@ capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers 
 accept-rate: lint-config $(VENV)/.installed ## MTA-RX's accept rate, a new connection per message: testbed DNS vs Docker's (~5 min)
 	$(VENV)/bin/python -m loadgen accept $(LOADGEN_ARGS)
 
-burst: lint-config $(VENV)/.installed ## Experiment: 20 50 100 200 SMTP sessions at once, dual chain vs milter: filter concurrency, time to 250 (~15 min)
+burst: lint-config $(VENV)/.installed ## Experiment: 20 50 100 200 SMTP sessions at once, dual chain vs milter: filter concurrency, time to 250 (~16 min)
 	$(VENV)/bin/python -m loadgen burst $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink

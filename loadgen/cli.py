@@ -132,9 +132,9 @@ def parser() -> argparse.ArgumentParser:
     burst.add_argument("--sessions", type=_session_counts, default=_default("sessions", "20 50 100 200",
                        _session_counts), help="concurrent SMTP sessions per point (env LOADGEN_SESSIONS)")
     _add(burst, "workers", 0, int, "amavisd-new's $max_servers (= R, = amavisd-milter -m) (0: the config's)")
-    _add(burst, "duration", 30.0, float, "seconds each session sends back to back")
-    _add(burst, "grace", 30.0, float, "seconds after the window for transactions under way to be answered")
-    _add(burst, "drain", 30.0, float, "seconds to wait for accepted mail to reach the sink")
+    _add(burst, "duration", 20.0, float, "seconds each session sends back to back")
+    _add(burst, "grace", 20.0, float, "seconds after the window for transactions under way to be answered")
+    _add(burst, "drain", 20.0, float, "seconds to wait for accepted mail to reach the mailboxes")
     _add(burst, "interval", 0.25, float, "seconds between concurrency samples")
     _add(burst, "messages", 6000, int, "messages to pre-generate (clean, to remote recipients); reused per point")
     _add(burst, "median-size", 4000, int, "median message size in bytes")
