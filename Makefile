@@ -60,7 +60,7 @@ PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist l
 REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
 REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -179,6 +179,9 @@ capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers 
 
 accept-rate: lint-config $(VENV)/.installed ## MTA-RX's accept rate, a new connection per message: testbed DNS vs Docker's (~5 min)
 	$(VENV)/bin/python -m loadgen accept $(LOADGEN_ARGS)
+
+burst: lint-config $(VENV)/.installed ## Experiment: 20 50 100 200 SMTP sessions at once, dual chain vs milter: filter concurrency, time to 250 (~16 min)
+	$(VENV)/bin/python -m loadgen burst $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
 	$(VENV)/bin/python -m loadgen bench $(LOADGEN_ARGS)
