@@ -71,6 +71,9 @@ def draw_throughput(curves: list[tuple[str, list[Point]]], path: Path, *,
 
 def _finish(plt, figure, axis, ylabel: str, title: str, path: Path, *,  # type: ignore[no-untyped-def]
             legend: bool = True) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # worker counts: no 1.5 workers
     axis.set_xlabel(XLABEL)
     axis.set_ylabel(ylabel)
     axis.set_ylim(bottom=0)
