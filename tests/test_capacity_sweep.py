@@ -55,10 +55,13 @@ def test_a_tiny_sweep_reports_intervals_common_rate_latency_cost_and_breakdown(t
 @pytest.mark.xdist_group("capacity")
 def test_a_tiny_sweep_on_the_milter_topology_measures_its_own_daemons_and_legs(tmp_path: Path) -> None:
     """The same sweep on one sendmail calling amavisd-new through amavisd-milter: real
-    figures, every message arrived, and the report says which topology it measured."""
+    figures, no message lost, and the report says which topology it measured. The common
+    rate is given (--rate): below what one worker carries even on a busy host, so the
+    latency phase has messages to time whatever the saturated phase measured."""
     code = main(["sweep", "--topology", "milter", "--workers", "1 2", "--batch", "3", "--cap", "20", "--warmup", "2",
-                 "--common-duration", "10", "--messages", "300", "--drain", "90", "--bench-messages", "0",
-                 "--reports", str(tmp_path), "--local-share", "0.3", "--submission-share", "0.3"])
+                 "--common-duration", "10", "--rate", "0.5", "--messages", "300", "--drain", "90",
+                 "--bench-messages", "0", "--reports", str(tmp_path), "--local-share", "0.3",
+                 "--submission-share", "0.3"])
     (report,) = tmp_path.iterdir()
     summary = (report / "summary.md").read_text()
     assert code == 0, summary
@@ -66,10 +69,12 @@ def test_a_tiny_sweep_on_the_milter_topology_measures_its_own_daemons_and_legs(t
     assert document["meta"]["topology"] == "milter" and [p["workers"] for p in document["points"]] == [1, 2]
     for p in document["points"]:
         assert p["topology"] == "milter" and p["queue_runners"] is None, p
-        assert p["sent"] > 0 and p["lost"] == 0 and p["errors"] == 0 and p["delivered"] == p["sent"], p
+        # A message may still wait in the MTA's queue when the point ends: above QueueLA (16 on 2
+        # cores, a host shared with other chains) sendmail queues instead of delivering. Late, not lost.
+        assert p["sent"] > 0 and p["lost"] == 0 and p["errors"] == 0 and p["delivered"] + p["queued"] == p["sent"], p
         assert p["throughput"] > 0 and p["throughput_half_width"] >= 0 and p["batches"] >= 5, p
         assert p["stopped_by"] in ("converged", "good enough", "time cap"), p
-        assert p["common_messages"] > 0 and 0 < p["common_p50_ms"] <= p["common_p99_ms"], p
+        assert p["common_rate"] == 0.5 and p["common_messages"] > 0 and 0 < p["common_p50_ms"] <= p["common_p99_ms"], p
         for service in ("mta", "milter", "amavis"):  # the milter topology's daemons, measured
             assert p[f"cpu_ms_{service}"] > 0 and p[f"memory_{service}_mib"] > 0, p
         assert p["cpu_ms_rx"] is None and p["cpu_ms_tx"] is None and p["memory_rx_mib"] is None, p
