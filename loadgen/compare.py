@@ -75,5 +75,5 @@ def compare(directories: list[Path], out: Path, *, plots: bool = True) -> Path:
     if plots:
         from loadgen.plots import draw_throughput
 
-        draw_throughput(sweeps, out / "throughput.png", title="Capacity: " + " vs ".join(label for label, _ in sweeps))
+        draw_throughput(sweeps, out / "throughput.png", title="Saturated throughput, sweep by sweep", dodge=0.05)
     return out

@@ -55,16 +55,18 @@ def draw(points: list[Point], directory: Path) -> None:
 
 
 def draw_throughput(curves: list[tuple[str, list[Point]]], path: Path, *,
-                    title: str = "Capacity: saturated throughput vs workers") -> None:
-    """Each curve's throughput with its 95% interval against the workers, in one plot."""
+                    title: str = "Capacity: saturated throughput vs workers", dodge: float = 0.0) -> None:
+    """Each curve's throughput with its 95% interval against the workers, in one plot;
+    `dodge` shifts each curve sideways by that many workers, so intervals do not overlap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4))
-    for label, mine in curves:
-        axis.errorbar([p.workers for p in mine], [p.throughput for p in mine],
+    for index, (label, mine) in enumerate(curves):
+        shift = dodge * (index - (len(curves) - 1) / 2)
+        axis.errorbar([p.workers + shift for p in mine], [p.throughput for p in mine],
                       yerr=[p.throughput_half_width for p in mine], fmt="o-", capsize=4, label=label)
     _finish(plt, figure, axis, "delivered msg/s (95% interval)", title, path)
 

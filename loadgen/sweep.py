@@ -73,6 +73,12 @@ class SweepSettings:
     def inflight(self, workers: int) -> int:
         return self.inflight_per_worker * workers + self.inflight_extra
 
+    def sessions_for(self, workers: int, topology: str) -> int:
+        """SMTP sessions of the generator. In the milter topology a session waits for its
+        250 until amavisd-new is done, so the sessions bound how many messages are being
+        filtered: two per worker (one filtered, one waiting) keep every worker busy."""
+        return max(self.sessions, 2 * workers + 2) if topology == "milter" else self.sessions
+
 
 def _counters(stack: Stack) -> Callable[[], dict[str, CgroupSample]]:
     """Every measured container's counters, the generator's own CPU (it shares the host),
@@ -107,7 +113,8 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
     result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
                       injections=injections(stack.office_port, stack.submission_port,
                                             current_policy().submission_login),
-                      duration=settings.cap + SETTLE + 1, warmup=settings.warmup, sessions=settings.sessions,
+                      duration=settings.cap + SETTLE + 1, warmup=settings.warmup,
+                      sessions=settings.sessions_for(workers, stack.topology.name),
                       inflight=settings.inflight(workers), drain=settings.drain, stall=STALL, progress=progress,
                       stop=meter)
     if result.interrupted:  # Ctrl-C: this point is incomplete; the sweep reports the others
@@ -128,11 +135,13 @@ def _amavis_memory(stack: Stack) -> list[dict[str, int]]:
 
 
 def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: SweepSettings,
-                   progress: Callable[[RunResult, int], None]) -> RunResult:
-    """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time."""
+                   progress: Callable[[RunResult, int], None], workers: int = 0) -> RunResult:
+    """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time
+    (`workers`: the chain's, for the milter topology's sessions)."""
     result = run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
                     injections=injections(stack.office_port, stack.submission_port, current_policy().submission_login),
-                    duration=settings.common_duration, warmup=0, rate=rate, sessions=settings.sessions,
+                    duration=settings.common_duration, warmup=0, rate=rate,
+                    sessions=settings.sessions_for(workers, stack.topology.name),
                     drain=settings.drain, stall=STALL, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt
@@ -153,7 +162,7 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         if rate <= 0:
             raise ValueError(f"nothing was delivered in {window.seconds:.0f} s at saturation, so no common rate can "
                              "follow from it: give one with --rate")
-        common = at_common_rate(stack, common_plan, rate, settings, progress)
+        common = at_common_rate(stack, common_plan, rate, settings, progress, workers)
         timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
         # A restarted container's counters start again from zero: a kill that took its
         # master down shows as a restart instead.

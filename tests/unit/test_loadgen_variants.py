@@ -75,3 +75,10 @@ def test_options_without_meaning_in_the_milter_topology_are_refused(text: str, s
 def test_the_content_filters_variants_apply_to_the_milter_topology_too() -> None:
     for text in ("shipped", "tmpfs", "no-sa+no-clamav", "memory=700m", "sa-network+dns=200ms"):
         Variant.parse(text).check("milter")
+
+
+def test_the_milter_topology_gets_sessions_enough_to_keep_every_worker_busy() -> None:
+    """Its sessions wait for their 250 while amavisd-new filters: they bound the work."""
+    settings = SweepSettings(sessions=4)
+    assert [settings.sessions_for(w, "dual") for w in (1, 4, 8)] == [4, 4, 4]
+    assert [settings.sessions_for(w, "milter") for w in (1, 4, 8)] == [4, 10, 18]
