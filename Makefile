@@ -60,7 +60,7 @@ PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist l
 REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
 REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -94,13 +94,18 @@ up: lint-config ## Run the chain for a person to poke at (prints where to send m
 	  bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
 	docker compose up --detach --wait
 	@echo
-	@echo "The chain is up (project 'testbed'):"
-	@echo "  SMTP into MTA-RX (outside client):   127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"
-	@echo "  submission (MSA) into MTA-RX:        127.0.0.1:$(RX_SUBMISSION_PORT)"
+	@echo "The chain is up (project 'testbed', $(TOPOLOGY) topology):"
+	@echo "  SMTP in (outside client):            127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"
+	@echo "  submission (MSA):                    127.0.0.1:$(RX_SUBMISSION_PORT)"
 	@echo "  SMTP from the trusted LAN (relays):  127.0.0.1:$(OFFICE_SMTP_PORT)     e.g. to anyone@remote.example"
 	@echo "  what reached the Internet (sink):    curl http://127.0.0.1:$(SINK_API_PORT)/api/v1/messages"
+ifeq ($(TOPOLOGY),milter)
+	@echo "  a local mailbox:                     docker compose exec mta cat /var/mail/alice"
+	@echo "  the queue (one MTA):                 docker compose exec mta mailq"
+else
 	@echo "  a local mailbox:                     docker compose exec tx cat /var/mail/alice"
 	@echo "  queues:                              docker compose exec rx mailq -C/etc/mail/sendmail-rx.cf; docker compose exec tx mailq"
+endif
 	@echo "  logs: make logs      stop: make down"
 
 down: ## Stop the chain of `make up` and remove its containers, networks and volumes
@@ -176,6 +181,9 @@ capacity-memory: lint-config $(VENV)/.installed ## Experiment: too many workers 
 
 accept-rate: lint-config $(VENV)/.installed ## MTA-RX's accept rate, a new connection per message: testbed DNS vs Docker's (~5 min)
 	$(VENV)/bin/python -m loadgen accept $(LOADGEN_ARGS)
+
+burst: lint-config $(VENV)/.installed ## Experiment: 20 50 100 200 SMTP sessions at once, dual chain vs milter: filter concurrency, time to 250 (~16 min)
+	$(VENV)/bin/python -m loadgen burst $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
 	$(VENV)/bin/python -m loadgen bench $(LOADGEN_ARGS)

@@ -103,8 +103,23 @@ class Containers:
         self.wait_healthy(service, timeout=timeout)
 
     def pause(self, service: str) -> None:
-        """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers."""
-        self.container(service).pause()
+        """Freeze a service (a hang, not a crash): its sockets stay open, nothing answers.
+        The cgroup freezer gives up now and then while processes fork ("unable to freeze"):
+        it is tried again until it holds."""
+        container = self.container(service)
+        failures: list[str] = []
+
+        def frozen() -> bool:
+            try:
+                container.pause()
+                return True
+            except docker.errors.APIError as refused:
+                if "unable to freeze" not in str(refused.explanation):
+                    raise
+                failures.append(str(refused.explanation))
+                return False
+
+        poll_until(frozen, timeout=30, interval=0.5, what=f"{service} to freeze", evidence=lambda: "\n".join(failures))
 
     def unpause(self, service: str) -> None:
         self.container(service).unpause()

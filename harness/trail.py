@@ -9,7 +9,8 @@ import re
 
 __all__ = ["follow"]
 
-_SENDMAIL_QID = re.compile(r"sm-mta-(?:rx|tx)\[\d+\]: ([0-9A-Za-z]{14}):")
+# -L sm-mta-rx and sm-mta-tx in the dual chain; sm-mta in the milter topology
+_SENDMAIL_QID = re.compile(r"sm-mta(?:-rx|-tx)?\[\d+\]: ([0-9A-Za-z]{14}):")
 _AMAVIS_LOG_ID = re.compile(r"\((\d{5}-\d{2}(?:-\d+)?)\)")
 _QUEUED_AS = re.compile(r"(?:queued_as:|250 2\.0\.0) ([0-9A-Za-z]{14})")
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.topology import TOPOLOGIES
-from loadgen.commands import cmd_accept, cmd_bench, cmd_report, cmd_run, console
-from loadgen.counts import parse_runners, parse_workers
+from loadgen.commands import cmd_accept, cmd_bench, cmd_burst, cmd_report, cmd_run, console
+from loadgen.counts import parse_counts, parse_runners, parse_workers
 from loadgen.sweep_command import cmd_sweep
 
 
@@ -140,7 +140,28 @@ def parser() -> argparse.ArgumentParser:
     _add(accept, "resolvers", "", str, "comma-separated: testbed (the testbed's DNS), docker (Docker's "
          "embedded DNS, as before the testbed had its own) (default: both)")
     accept.set_defaults(handler=cmd_accept)
+
+    burst = sub.add_parser("burst", help="N SMTP sessions at once into the dual chain and the milter setup: "
+                           "the filter's concurrency, time to 250, refusals, memory (a fresh chain per point)")
+    _add(burst, "topologies", "dual,milter", str, "comma-separated: dual, milter")
+    burst.add_argument("--sessions", type=_session_counts, default=_default("sessions", "20 50 100 200",
+                       _session_counts), help="concurrent SMTP sessions per point (env LOADGEN_SESSIONS)")
+    _add(burst, "workers", 0, int, "amavisd-new's $max_servers (= R, = amavisd-milter -m) (0: the config's)")
+    _add(burst, "duration", 20.0, float, "seconds each session sends back to back")
+    _add(burst, "grace", 20.0, float, "seconds after the window for transactions under way to be answered")
+    _add(burst, "drain", 20.0, float, "seconds to wait for accepted mail to reach the mailboxes")
+    _add(burst, "interval", 0.25, float, "seconds between concurrency samples")
+    _add(burst, "messages", 6000, int, "messages to pre-generate (clean, to remote recipients); reused per point")
+    _add(burst, "median-size", 4000, int, "median message size in bytes")
+    _add(burst, "seed", 1, int, "random seed of the workload")
+    _add(burst, "reports", "reports", str, "directory for reports/burst-<timestamp>/")
+    burst.add_argument("--no-plots", action="store_true", help="skip burst.png")
+    burst.set_defaults(handler=cmd_burst)
     return top
+
+
+def _session_counts(text: str) -> list[int]:
+    return parse_counts(text, most=2000, what="sessions")
 
 
 def main(argv: list[str] | None = None) -> int:

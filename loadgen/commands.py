@@ -1,4 +1,4 @@
-"""What `python -m loadgen run`, `report`, `bench` and `accept` do, once their options are
+"""What `python -m loadgen run`, `report`, `bench`, `accept` and `burst` do, once their options are
 parsed (loadgen.cli); the sweep's is loadgen.sweep_command."""
 
 import argparse
@@ -17,7 +17,7 @@ from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
 from siteconfig.policy import current_policy
 
-__all__ = ["cmd_accept", "cmd_bench", "cmd_report", "cmd_run", "console", "workload_of"]
+__all__ = ["cmd_accept", "cmd_bench", "cmd_burst", "cmd_report", "cmd_run", "console", "workload_of"]
 
 console = Console(stderr=True)
 
@@ -140,3 +140,38 @@ def cmd_accept(args: argparse.Namespace) -> int:
         ratio = results[0].median / results[1].median
         console.print(f"  ratio {results[0].resolver} / {results[1].resolver}: {ratio:.1f}")
     return 0 if all(r.queued == r.messages * len(r.rates) for r in results) else 1
+
+
+def cmd_burst(args: argparse.Namespace) -> int:
+    import os
+
+    from harness.topology import TOPOLOGIES
+    from loadgen.burst import run_burst
+    from loadgen.burst_report import write_burst_report
+    from loadgen.sweep import timestamp
+
+    names = [name.strip() for name in args.topologies.split(",") if name.strip()]
+    if unknown := [name for name in names if name not in TOPOLOGIES]:
+        raise ValueError(f"unknown topology {unknown[0]!r}: use {', '.join(TOPOLOGIES)}")
+    workers = args.workers or current_policy().limits.max_servers
+    plan = pregenerate(args.messages, Workload(median_size=args.median_size, seed=args.seed, local_share=1.0))
+    directory = Path(args.reports) / f"burst-{timestamp()}"
+    meta: dict[str, object] = {"workers": workers, "duration": args.duration, "grace": args.grace,
+                               "drain": args.drain, "interval": args.interval, "messages": args.messages,
+                               "median_size": args.median_size, "load_average_before": round(os.getloadavg()[0], 2)}
+    console.print(f"{len(plan)} messages pre-generated; $max_servers = {workers}; sessions {args.sessions}; "
+                  f"{args.duration:g} s each; topologies {', '.join(names)}; reports in {directory}")
+    runs = []
+    try:
+        for name in names:
+            for sessions in args.sessions:
+                console.print(f"{name}, {sessions} sessions: a fresh chain ...")
+                runs.append(run_burst(TOPOLOGIES[name], sessions, workers, plan, duration=args.duration,
+                                      grace=args.grace, drain=args.drain, interval=args.interval))
+                console.print(f"  accepted {len(runs[-1].accepted)}, refused {dict(runs[-1].replies)}")
+    finally:  # a failed or interrupted run keeps the points it measured
+        meta["load_average_after"] = round(os.getloadavg()[0], 2)
+        if runs:
+            write_burst_report(runs, directory, meta, plots=not args.no_plots)
+            console.print((directory / "summary.md").read_text())
+    return 0

@@ -6,7 +6,7 @@ would refuse a bad one too, but only after a chain had been started for it."""
 import argparse
 import re
 
-__all__ = ["MAX_COUNT", "CountError", "parse_runners", "parse_workers", "queue_runners"]
+__all__ = ["MAX_COUNT", "CountError", "parse_counts", "parse_runners", "parse_workers", "queue_runners"]
 
 # The most the images' entrypoints accept (images/common/require-count), as the policy's limits.
 MAX_COUNT = 100
@@ -17,14 +17,20 @@ class CountError(argparse.ArgumentTypeError, ValueError):
     is; a ValueError, so main() reports one from an environment twin or --variants."""
 
 
-def parse_workers(text: str) -> list[int]:
-    """'1,2,3' or '1 2 3' -> [1, 2, 3]: --workers (or LOADGEN_WORKERS)."""
+def parse_counts(text: str, *, most: int, what: str) -> list[int]:
+    """'1,2,3' or '1 2 3' -> [1, 2, 3], each from 1 to `most` (`what` they count, for the
+    message)."""
     parts = text.replace(",", " ").split()
     if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
         raise CountError(f"expected positive integers like 1,2,3, got {text!r}")
-    if any(int(part) > MAX_COUNT for part in parts):
-        raise CountError(f"expected at most {MAX_COUNT} workers each (the images refuse more), got {text!r}")
+    if any(int(part) > most for part in parts):
+        raise CountError(f"expected at most {most} {what} each, got {text!r}")
     return [int(part) for part in parts]
+
+
+def parse_workers(text: str) -> list[int]:
+    """--workers (or LOADGEN_WORKERS): worker counts, at most what the images accept."""
+    return parse_counts(text, most=MAX_COUNT, what="workers (the images refuse more)")
 
 
 def parse_runners(text: str) -> str:

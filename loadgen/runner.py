@@ -105,10 +105,10 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
                 client = await open_client(injection.port, timeout=120, starttls=injection.starttls,
                                            login=injection.login)
             result.sent += 1
-            data_sent = await send_one(client, planned.sender, planned.recipient, planned.wire)
+            took = await send_one(client, planned.sender, planned.recipient, planned.wire)
             result.tally.accepted += 1
             result.accepted[planned.message_id] = time.time()
-            result.data_sent[planned.message_id] = data_sent
+            result.data_sent[planned.message_id] = result.accepted[planned.message_id] - took
             if planned.expect_delivery:
                 result.scheduled[planned.delivery] = due
             on_accept(planned)

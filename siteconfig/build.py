@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from siteconfig.check.compiled import CHAIN_CFS
+from siteconfig.check.compiled import chain_cfs
 from siteconfig.check.context import ConfigFiles
 from siteconfig.folder import REPO, SAMPLE
 
@@ -145,7 +145,7 @@ def explain(refusal: Refusal, files: ConfigFiles) -> str:
 def adaptations(files: ConfigFiles, tag: str) -> list[str]:
     """What the images' install adapted, each against the user's file and line."""
     shown = []
-    for service, (image, _) in CHAIN_CFS.items():
+    for service, (image, _) in chain_cfs().items():
         out = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "cat", f"{image}:{tag}",
                               "/etc/testbed/adapted"], capture_output=True, text=True, timeout=120)
         if out.returncode != 0:

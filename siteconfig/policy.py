@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["REMOTE_DOMAIN", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
+__all__ = ["REMOTE_DOMAIN", "Milter", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
 
 # Not part of any policy: a domain that is not local anywhere, so MTA-TX relays its mail to
 # the sink ("the Internet").
@@ -105,6 +105,16 @@ class Dkim(_Section):
     on_milter_failure: Literal["tempfail", "pass"] = "tempfail"
 
 
+class Milter(_Section):
+    """What the milter topology (TOPOLOGY=milter) does where the dual chain differs: its
+    final destinies (milter/amavis/ snippets). "reject": a 5xx to the client at the end of
+    DATA, the point of the milter setup."""
+
+    virus: Destiny = "reject"
+    banned: Destiny = "reject"
+    spam: Destiny = "reject"
+
+
 class Derivation(_Section):
     """Present when the testbed derived the policy (the folder has no policy.toml)."""
 
@@ -127,6 +137,15 @@ class Policy(_Section):
     # Not stated: DKIM is neither checked by lint nor tested (a site's own .mc files may predate
     # it); the keys still follow tx/opendkim.conf.
     dkim: Dkim | None = None
+    milter: Milter = Milter()
+
+    def for_topology(self, topology: str) -> "Policy":
+        """The policy as the chain of that topology keeps it: in the milter topology the
+        destinies are [milter]'s, and there is no DKIM milter (it is tested on the dual chain)."""
+        if topology != "milter":
+            return self
+        content = self.content.model_copy(update=self.milter.model_dump())
+        return self.model_copy(update={"content": content, "dkim": None})
 
     @property
     def local_domain(self) -> str:
@@ -202,5 +221,6 @@ def load_policy(path: Path) -> Policy:
 
 def current_policy() -> Policy:
     """The policy of the configuration under test: $TESTBED_POLICY (set by make from
-    CONFIG=), else the sample's."""
-    return load_policy(Path(os.environ.get("TESTBED_POLICY") or SAMPLE_POLICY))
+    CONFIG=), else the sample's; as the topology of the run ($TESTBED_TOPOLOGY) keeps it."""
+    policy = load_policy(Path(os.environ.get("TESTBED_POLICY") or SAMPLE_POLICY))
+    return policy.for_topology(os.environ.get("TESTBED_TOPOLOGY") or "dual")

@@ -16,6 +16,7 @@ import pytest
 from harness import Stack, make_message, message_id_of, send_message
 from harness.preflight import BrokenChainError, preflight
 from harness.stack import REPO
+from harness.topology import topology_from_env
 from siteconfig.policy import REMOTE_DOMAIN, Policy, PolicyError, current_policy
 from tests import run_report
 
@@ -196,7 +197,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         except PolicyError:
             derived = None  # the tests that read it failed, and say why
         summary = run_report.write_summary(terminalreporter, Path(xml).with_name(
-            Path(xml).stem.replace("junit", "summary") + ".md"), POLICY_SOURCE, derived)
+            Path(xml).stem.replace("junit", "summary") + ".md"), POLICY_SOURCE, derived, topology_from_env().name)
         if summary is not None:
             terminalreporter.write_line(f"Markdown summary: {summary}")
     path = run_report.write_table(REPO / "reports")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from siteconfig.policy import Derivation
+from tests import topology_report
 
 __all__ = ["HOSTILE", "ROWS", "FaultRow", "markdown", "write_summary", "write_table"]
 
@@ -52,10 +53,13 @@ def _first_line(report: Any) -> str:
     return (lines[0][1:].strip() if lines else text.strip().splitlines()[-1] if text.strip() else "")[:300]
 
 
-def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | None = None) -> Path | None:
+def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | None = None,
+                  topology: str = "dual") -> Path | None:
     """A Markdown summary from pytest's terminal reporter: the outcome, each failure with
-    its first error line, each test the policy made not applicable with its reason. The
-    chain gets a verdict only if chain tests ran; no file if no test ran at all."""
+    its first error line, each test the policy made not applicable with its reason, and the
+    document's claims as the tests found them, beside the other topology's run when there is
+    one (tests/topology_report.py). The chain gets a verdict only if chain tests ran; no file
+    if no test ran at all."""
     stats = terminal.stats
     passed, failed = stats.get("passed", []), stats.get("failed", []) + stats.get("error", [])
     skipped = stats.get("skipped", [])
@@ -67,8 +71,8 @@ def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | 
         title = f"# Testbed: {verdict}"
     else:
         title = f"# Unit tests: {verdict} (no chain test ran: this says nothing about the chain)"
-    lines = [title, "", f"Configuration `{config}`: {len(passed)} passed, {len(failed)} failed, "
-             f"{len(skipped)} not applicable or skipped.", ""]
+    lines = [title, "", f"Configuration `{config}`, {topology} topology: {len(passed)} passed, {len(failed)} "
+             f"failed, {len(skipped)} not applicable or skipped.", ""]
     if derived is not None:
         lines += [f"Its policy was derived from the configuration (no policy.toml); not stated: "
                   f"{'; '.join(derived.unstated) or 'nothing'}.", ""]
@@ -80,6 +84,7 @@ def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | 
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             lines.append(f"- `{report.nodeid}`: {reason.removeprefix('Skipped: ')}")
         lines.append("")
+    lines += _topologies(ran, path, topology)
     if ROWS:
         lines += ["## Faults under load", "", markdown(ROWS), ""]
     if HOSTILE:
@@ -87,3 +92,21 @@ def write_summary(terminal: Any, path: Path, config: str, derived: Derivation | 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
+
+
+def _topologies(reports: list[Any], path: Path, topology: str) -> list[str]:
+    """The claims rows of this run, and both topologies side by side when the other ran too."""
+    runs = {topology: topology_report.from_reports(reports)}
+    other, other_xml = topology_report.other_topology_junit(path.with_name(path.stem.replace("summary", "junit")
+                                                                            + ".xml"))
+    if other_xml.is_file():
+        runs[other] = topology_report.from_junit(other_xml)
+    lines = []
+    claims = topology_report.claims_markdown(runs)
+    if claims:
+        lines += ["## The document's milter-vs-dual claims, as found", "", *claims, ""]
+    if len(runs) > 1:
+        runs = dict(sorted(runs.items()))  # dual first
+        lines += [f"## Both topologies (the {other} column is from {other_xml.name})", "",
+                  topology_report.side_by_side(runs), ""]
+    return lines

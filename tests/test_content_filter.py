@@ -11,6 +11,7 @@ import pytest
 from harness import SmtpResult, Stack, make_message, message_id_of, poll_until, send_message
 from harness.payloads import EICAR, GTUBE, SCORE_10_MARKER
 from siteconfig.policy import Policy
+from tests.claims import differs_by_design
 from tests.conftest import People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -185,7 +186,9 @@ def test_a_header_with_8bit_bytes_is_a_bad_header_and_passed_with_an_alert(
     assert "BAD HEADER" in str(delivered["X-Amavis-Alert"]), stack.trail(msgid)
 
 
-def test_a_message_without_date_gets_one_from_mta_rx_before_it_is_checked(stack: Stack, people: People) -> None:
+def test_a_message_without_date_gets_one_from_mta_rx_before_it_is_checked(
+    stack: Stack, people: People, request: pytest.FixtureRequest
+) -> None:
     sender, reader = people.address(people.sender), people.address(people.reader)
     message = make_message(sender=sender, to=reader, tag="nodate")
     del message["Date"]
@@ -193,7 +196,15 @@ def test_a_message_without_date_gets_one_from_mta_rx_before_it_is_checked(stack:
     msgid = message_id_of(message)
     delivered = stack.tx.wait_for_mailbox(people.reader, msgid)
     assert delivered["Date"], stack.trail(msgid)
-    assert not [v for v in stack.amavis.verdicts(msgid) if v.category.startswith("BAD-HEADER")], stack.trail(msgid)
+    bad = [v for v in stack.amavis.verdicts(msgid) if v.category.startswith("BAD-HEADER")]
+    if stack.topology.name == "milter":
+        # The milter hands amavisd-new the header as the client sent it; sendmail adds Date to
+        # what it queues, after the milter has seen it.
+        assert bad, stack.trail(msgid)
+        differs_by_design(request, "amavisd-new checks the message as the receiving MTA completed it",
+                          f"amavisd-new saw it without Date: {bad[0].category} ({bad[0].action})")
+        return
+    assert not bad, stack.trail(msgid)
 
 
 def test_a_quarantined_message_can_be_listed_released_and_then_arrives(

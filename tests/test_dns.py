@@ -129,7 +129,8 @@ def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack, people: Peopl
     trail = stack.trail(msgid)
     assert len(arrived) == 1, trail
     sink = stack.container("internet").attrs["NetworkSettings"]["Networks"][f"{stack.project}_internet"]["IPAddress"]
-    assert re.search(rf"sm-mta-tx.*to=<{re.escape(rcpt)}>.*relay=mx\.{re.escape(REMOTE_DOMAIN)}\. "
+    tag = re.escape(stack.topology.log_tags["tx"])
+    assert re.search(rf"{tag}\[\d+\]:.*to=<{re.escape(rcpt)}>.*relay=mx\.{re.escape(REMOTE_DOMAIN)}\. "
                      rf"\[{re.escape(sink)}\].*stat=Sent", trail), trail
 
 

@@ -24,7 +24,6 @@ SESSIONS = 3000  # at most; the time bound usually ends the pass first
 SECONDS = 75
 CONCURRENCY = 16
 REPLY_TIMEOUT = 30  # no reply within this: a hang (sendmail's own timeouts are longer)
-DAEMONS = ("rx", "amavis", "clamd", "tx")
 
 MUTANTS = [b"", b"%s%s%s%n", b"\x00", b"\xff\xfe", b"A" * 1100, b"<>", b"<<>>", b"\"", b"\\", b"@", b"@@", b":",
            b"[", b"[127.0.0.1]", b"[IPv6:::1]", b"\r", b"\n", b"\t", b" " * 300, b"\xc3\xa9\xe2\x82\xac", b"../" * 50,
@@ -135,7 +134,7 @@ async def fuzz(port: int, seed: int, policy: Policy) -> FuzzOutcome:
 
 
 def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack: Stack, policy: Policy) -> None:
-    before = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
+    before = {service: (stack.started_at(service), stack.restart_count(service)) for service in stack.topology.daemons}
     seed, started = fuzz_seed(), time.time()
     print(f"fuzz seed {seed} (replay: make test PYTEST_ARGS='tests/test_fuzz.py' FUZZ_SEED={seed})")
     outcome = asyncio.run(fuzz(stack.smtp_port, seed=seed, policy=policy))
@@ -159,7 +158,7 @@ def test_a_fuzz_pass_leaves_the_chain_delivering_with_no_daemon_restarted(stack:
     assert tls_failures >= outcome.closed_after_starttls, (
         f"{outcome.closed_after_starttls} hang-ups after STARTTLS, but MTA-RX logged only {tls_failures} failed "
         f"TLS handshakes {replay}")
-    after = {service: (stack.started_at(service), stack.restart_count(service)) for service in DAEMONS}
+    after = {service: (stack.started_at(service), stack.restart_count(service)) for service in stack.topology.daemons}
     assert after == before, f"a daemon restarted during the fuzz pass: {before} -> {after} {replay}"
     core = [line for line in stack.logs("rx").splitlines() if "dumped core" in line or "signal 11" in line]
     assert not core, f"{core} {replay}"

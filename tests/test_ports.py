@@ -18,7 +18,7 @@ def test_mta_rx_greets_with_a_220_banner_that_names_mta_rx(stack: Stack, policy:
         needs_submission(policy)
     banner = read_banner(port=getattr(stack, port_name))
     assert banner.code == SMTPStatus.ready, banner
-    assert "MTA-RX" in banner.text, banner
+    assert ("MTA-RX" if stack.topology.name == "dual" else "Sendmail (milter)") in banner.text, banner
 
 
 @pytest.mark.parametrize("port", [10024, 10025])

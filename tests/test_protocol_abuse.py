@@ -152,7 +152,7 @@ def test_a_client_that_stalls_mid_data_does_not_block_others_and_its_half_messag
 
 def max_daemon_children(stack: Stack) -> int:
     """MTA-RX's MaxDaemonChildren as its running .cf has it (0: no limit)."""
-    line = stack.exec("rx", ["sh", "-c", "grep '^O MaxDaemonChildren=' /etc/mail/sendmail-rx.cf; true"])
+    line = stack.exec("rx", ["sh", "-c", f"grep '^O MaxDaemonChildren=' {stack.rx.cf}; true"])
     return int(line.split("=", 1)[1]) if line.strip() else 0
 
 

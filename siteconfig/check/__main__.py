@@ -13,17 +13,19 @@ def main() -> int:
     assembled = REPO / os.environ.get("TESTBED_CONFIG", "config/sample")
     source = Path(os.environ.get("TESTBED_SOURCE_CONFIG", SAMPLE))
     tag = os.environ.get("TESTBED_TAG", "latest")
-    compiled, unreadable = read_chain(tag)
-    findings = check_policy(assembled, source, compiled) + unreadable
-    findings += check_document_invariants(assembled, source, compiled)
-    findings += check_tools(assembled, source, tag) + check_keys(assembled, source, tag)
+    topology = os.environ.get("TESTBED_TOPOLOGY") or "dual"
+    compiled, unreadable = read_chain(tag, topology)
+    findings = check_policy(assembled, source, compiled, topology) + unreadable
+    findings += check_document_invariants(assembled, source, compiled, topology)
+    findings += check_tools(assembled, source, tag) + check_keys(assembled, source, tag, topology)
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)
     if findings:
         print(f"lint: {len(findings)} problem(s) in the configuration {source}; fix them, or the policy, "
               "and run again", file=sys.stderr)
         return 1
-    print(f"lint: configuration {source} is consistent with its policy; m4, sendmail, BIND and amavisd-new accept it")
+    print(f"lint: configuration {source} ({topology} topology) is consistent with its policy; m4, sendmail, BIND "
+          "and amavisd-new accept it")
     return 0
 
 

@@ -15,17 +15,37 @@ A small reader of the parts that matter here, not of sendmail's whole language:
   O InputMailFilters=dkim-sign                   in this option
 """
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 
-__all__ = ["CHAIN_CFS", "RX_CF", "TX_CF", "CompiledCf", "CompiledCfError", "Definition", "Setting", "parse_cf",
-           "read_compiled"]
+__all__ = [
+    "CHAIN_CFS",
+    "MILTER_CF",
+    "RX_CF",
+    "TOPOLOGY_CFS",
+    "TX_CF",
+    "CompiledCf",
+    "CompiledCfError",
+    "Definition",
+    "Setting",
+    "chain_cfs",
+    "parse_cf",
+    "read_compiled",
+]
 
 RX_CF = "/etc/mail/sendmail-rx.cf"  # images/rx/install-config
 TX_CF = "/etc/mail/sendmail.cf"  # Dockerfile.tx
 # Service -> (image without its tag, path of the compiled .cf in it); compose.yaml's names.
 CHAIN_CFS = {"rx": ("testbed-rx", RX_CF), "tx": ("testbed-tx", TX_CF)}
+MILTER_CF = "/etc/mail/sendmail.cf"  # Dockerfile.milter: the milter topology's one sendmail
+TOPOLOGY_CFS = {"dual": CHAIN_CFS, "milter": {"mta": ("testbed-milter", MILTER_CF)}}
+
+
+def chain_cfs() -> dict[str, tuple[str, str]]:
+    """The sendmails of the run's topology ($TESTBED_TOPOLOGY, set by make from TOPOLOGY=)."""
+    return TOPOLOGY_CFS[os.environ.get("TESTBED_TOPOLOGY") or "dual"]
 _FIELD_START = re.compile(r",\s*(?=[A-Za-z]=)")
 _DNSBL_LOOKUP = re.compile(r"\$\(e?dnsbl \$4\.\$3\.\$2\.\$1\.(\S+?)\.? \$:")
 

@@ -13,8 +13,8 @@ from siteconfig.policy import Policy, line_of
 __all__ = ["ConfigFiles", "Context", "Finding", "mc_define", "mc_line", "perl_assignment"]
 
 # The .mc each service's .cf is compiled from, and the prebuilt .cf that replaces it.
-MC = {"rx": "rx/thishost-rx.mc", "tx": "tx/thishost-tx.mc"}
-PREBUILT = {"rx": "rx/sendmail-rx.cf", "tx": "tx/sendmail.cf"}  # folder.ALTERNATIVES
+MC = {"rx": "rx/thishost-rx.mc", "tx": "tx/thishost-tx.mc", "mta": "milter/thishost-milter.mc"}
+PREBUILT = {"rx": "rx/sendmail-rx.cf", "tx": "tx/sendmail.cf", "mta": "milter/sendmail.cf"}  # folder.ALTERNATIVES
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ class ConfigFiles:
     """The assembled folder, showing each file by where it came from (the user's folder
     or the sample)."""
 
-    def __init__(self, assembled: Path, source: Path) -> None:
+    def __init__(self, assembled: Path, source: Path, topology: str = "dual") -> None:
         self.assembled, self.source = assembled, source
+        # In the milter topology one sendmail ("mta") plays the roles rx and tx.
+        self.roles = {"rx": "mta", "tx": "mta"} if topology == "milter" else {}
 
     def shown(self, rel: str) -> str:
         own, made = self.source / rel, self.assembled / rel
@@ -56,12 +58,13 @@ class ConfigFiles:
     def cf_source(self, service: str) -> str:
         """The file a service's .cf comes from: a prebuilt .cf (used as it is, the image
         build prefers it), else the .mc."""
+        service = self.roles.get(service, service)
         return PREBUILT[service] if (self.assembled / PREBUILT[service]).is_file() else MC[service]
 
     def mc(self, service: str) -> str | None:
         """The .mc text the service's .cf is compiled from; None when a prebuilt .cf is used."""
         rel = self.cf_source(service)
-        return self.text(rel) if rel == MC[service] else None
+        return self.text(rel) if rel == MC[self.roles.get(service, service)] else None
 
 
 def mc_line(text: str | None, pattern: str) -> int | None:
@@ -80,10 +83,14 @@ def mc_define(text: str | None, name: str) -> int | None:
 
 def perl_assignment(files: ConfigFiles, variable: str) -> tuple[str, str, int] | None:
     """The last `variable = value;` across amavisd-new's snippets (they load in name
-    order, the last assignment wins): (value, file, line)."""
+    order, the last assignment wins; in the milter topology milter/amavis/'s among them):
+    (value, file, line)."""
     found = None
-    for path in sorted((files.assembled / "amavis").glob("*")):
-        rel = f"amavis/{path.name}"
+    folders = ["amavis", "milter/amavis"] if files.roles else ["amavis"]
+    snippets = sorted((path for folder in folders for path in (files.assembled / folder).glob("*")),
+                      key=lambda path: path.name)
+    for path in snippets:
+        rel = path.relative_to(files.assembled).as_posix()
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
             code = line.split("#", 1)[0]
             if match := re.search(rf"{re.escape(variable)}\s*=\s*([^;]+);", code):

@@ -3,11 +3,12 @@ already expanded the .mc files in the build, siteconfig/build.py), BIND loads th
 DNS container will serve, amavisd-new loads its configuration."""
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
 
-from siteconfig.check.compiled import CHAIN_CFS
+from siteconfig.check.compiled import chain_cfs
 from siteconfig.check.context import ConfigFiles, Finding
 from siteconfig.dnsworld import sample_zone
 
@@ -28,7 +29,7 @@ def image_output(image: str, script: str) -> str:
 
 def _sendmail(files: ConfigFiles, tag: str) -> list[Finding]:
     findings = []
-    for service, (name, cf) in CHAIN_CFS.items():
+    for service, (name, cf) in chain_cfs().items():
         image, made_from = f"{name}:{tag}", files.shown(files.cf_source(service))
         out = _in_image(image, f"sendmail -C{cf} -bt -d0.1 </dev/null 2>&1; echo exit=$?")
         for line in out.stdout.splitlines():
@@ -50,7 +51,7 @@ def _cf_line(files: ConfigFiles, service: str, image: str, line: int, message: s
         for number, text in enumerate(mc.splitlines(), start=1):
             if needle in text.replace("`", "").replace("'", ""):
                 return Finding(made_from, number, f"sendmail: {message} (line {line} of the .cf made from it)")
-    return Finding(f"{CHAIN_CFS[service][1]} (in {image}, made from {made_from})", line, f"sendmail: {message}")
+    return Finding(f"{chain_cfs()[service][1]} (in {image}, made from {made_from})", line, f"sendmail: {message}")
 
 
 def _zones(files: ConfigFiles, tag: str) -> list[Finding]:
@@ -88,5 +89,5 @@ def _amavis(files: ConfigFiles, tag: str) -> list[Finding]:
 
 def check_tools(assembled: Path, source: Path, tag: str) -> list[Finding]:
     """m4, sendmail -bt, BIND's zone check and amavisd-new's own config loading, in the built images."""
-    files = ConfigFiles(assembled, source)
+    files = ConfigFiles(assembled, source, os.environ.get("TESTBED_TOPOLOGY") or "dual")
     return _sendmail(files, tag) + _zones(files, tag) + _amavis(files, tag)
