@@ -122,7 +122,9 @@ test-quick: lint-config $(VENV)/.installed ## A representative subset: every are
 	$(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity" $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-capacity: REPORT = capacity
-test-capacity: lint-config $(VENV)/.installed ## The load generator's tiny sweeps against chains of their own (~6 min)
+test-capacity: lint-config $(VENV)/.installed ## The load generator's tiny sweeps against chains of their own, both topologies (~9 min)
+	@# A tiny sweep runs on each topology: the other topology's images too.
+	@$(MAKE) --no-print-directory build TOPOLOGY=$(if $(filter milter,$(TOPOLOGY)),dual,milter)
 	$(VENV)/bin/pytest -m capacity $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-faults: REPORT = faults

@@ -24,6 +24,7 @@ class Topology:
     rx_queue: str
     log_tags: dict[str, str]  # role -> sendmail's syslog tag (-L)
     services: dict[str, str] = field(default_factory=dict)  # role -> service playing it
+    chain: str = ""  # the path of a message, as reports name it
 
     def service(self, name: str) -> str:
         return self.services.get(name, name)
@@ -32,12 +33,14 @@ class Topology:
 DUAL = Topology(
     name="dual", compose_files=("compose.yaml",), daemons=("rx", "amavis", "clamd", "tx"),
     rx_cf="/etc/mail/sendmail-rx.cf", rx_queue="/var/spool/mqueue-rx",
-    log_tags={"rx": "sm-mta-rx", "tx": "sm-mta-tx"})
+    log_tags={"rx": "sm-mta-rx", "tx": "sm-mta-tx"},
+    chain="sendmail MTA-RX -> amavisd-new -> sendmail MTA-TX")
 MILTER = Topology(
     name="milter", compose_files=("compose.yaml", "compose.milter.yaml"),
     daemons=("mta", "milter", "amavis", "clamd"),
     rx_cf="/etc/mail/sendmail.cf", rx_queue="/var/spool/mqueue",
-    log_tags={"rx": "sm-mta", "tx": "sm-mta"}, services={"rx": "mta", "tx": "mta"})
+    log_tags={"rx": "sm-mta", "tx": "sm-mta"}, services={"rx": "mta", "tx": "mta"},
+    chain="one sendmail -> amavisd-milter -> amavisd-new, in the SMTP session")
 TOPOLOGIES = {t.name: t for t in (DUAL, MILTER)}
 
 

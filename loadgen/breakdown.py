@@ -2,6 +2,12 @@
 own stages as its TIMING log line reports them (receiving from MTA-RX, MIME decoding,
 the virus scan, SpamAssassin, passing to MTA-TX), then MTA-TX to the arrival.
 
+The milter topology has legs of its own: a message waits for amavisd-new inside the SMTP
+session (end of DATA -> amavisd-new started; there is no MTA-RX queue), amavisd-new gets it
+from amavisd-milter as a file and hands back a verdict (no SMTP in, no passing to MTA-TX),
+then the 250 goes out and the one MTA delivers. A leg a topology does not have is absent
+(None in a Point), not zero.
+
 amavisd-new logs at $log_level 2, per message, a line
     (12345-01) TIMING [total 1234 ms, cpu 567 ms] - SMTP greeting: 3.1 (0%)0, ..., rundown: 0.4 (0%)100
 and, from the same task "(12345-01)", the verdict line with the Message-ID. Docker stamps
@@ -15,12 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["LEGS", "AmavisTiming", "Breakdown", "breakdown", "parse_timings", "stage_leg"]
+__all__ = ["ALL_LEGS", "LEGS", "LEG_NAMES", "MILTER_LEGS", "AmavisTiming", "Breakdown", "breakdown", "legs_of",
+           "parse_timings", "stage_leg"]
 
 # The legs in the order a message passes them; each is a column of the report and a bar
-# segment of its plot.
+# segment of its plot. LEGS: the dual-MTA chain's; MILTER_LEGS: the milter topology's.
 LEGS = ("rx_queue", "receive", "mime", "virus", "spam", "forward", "other", "tx")
+MILTER_LEGS = ("session", "mime", "virus", "spam", "other", "reply", "mta")
+ALL_LEGS = ("rx_queue", "session", "receive", "mime", "virus", "spam", "forward", "other", "reply", "tx", "mta")
+_AMAVIS_LEGS = ("receive", "mime", "virus", "spam", "forward", "other")
 LEG_NAMES = {
+    "session": "in the SMTP session (end of DATA -> amavisd-new)",
     "rx_queue": "MTA-RX queue (accepted -> amavisd-new)",
     "receive": "amavisd-new: SMTP in from MTA-RX",
     "mime": "amavisd-new: MIME decoding, file types",
@@ -29,6 +40,8 @@ LEG_NAMES = {
     "forward": "amavisd-new: passing to MTA-TX",
     "other": "amavisd-new: the rest (verdict, logging)",
     "tx": "MTA-TX and on (amavisd-new done -> arrival)",
+    "reply": "amavisd-milter, sendmail (amavisd-new done -> 250)",
+    "mta": "the MTA and on (250 -> arrival)",
 }
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z\s")
@@ -94,7 +107,7 @@ def parse_timings(log: str) -> dict[str, AmavisTiming]:
             stages = list(_STAGE.finditer(timing.group(2)))
             if not stages or stages[-1].group(3) != "100":  # cut short (a log line split): not a whole account
                 continue
-            legs = dict.fromkeys(("receive", "mime", "virus", "spam", "forward", "other"), 0.0)
+            legs = dict.fromkeys(_AMAVIS_LEGS, 0.0)
             for stage in stages:
                 legs[stage_leg(stage.group(1).strip())] += float(stage.group(2))
             message_id = message_of_task[task.group(1)]
@@ -114,19 +127,40 @@ class Breakdown:
         return sum(self.legs_ms.values())
 
 
+def legs_of(topology: str) -> tuple[str, ...]:
+    """The legs of a topology ("dual" or "milter")."""
+    return MILTER_LEGS if topology == "milter" else LEGS
+
+
+def _leg_ms(leg: str, timing: AmavisTiming, accepted: float, arrived: float, data_sent: float) -> float:
+    """One message's milliseconds in a leg that is not one of amavisd-new's stages."""
+    start, end = {"rx_queue": (accepted, timing.started), "session": (data_sent, timing.started),
+                  "reply": (timing.done, accepted), "tx": (timing.done, arrived), "mta": (accepted, arrived)}[leg]
+    return max(0.0, end - start) * 1000
+
+
 def breakdown(message_ids: Iterable[str], accepted: dict[str, float], arrived: dict[str, float],
-              timings: dict[str, AmavisTiming]) -> Breakdown:
+              timings: dict[str, AmavisTiming], *, data_sent: dict[str, float] | None = None,
+              legs: tuple[str, ...] = LEGS) -> Breakdown:
     """Mean time per leg of the messages that were accepted, timed by amavisd-new and
-    arrived. `accepted`: when MTA-RX said 250; `arrived`: first arrival."""
-    per_leg: dict[str, list[float]] = {leg: [] for leg in LEGS}
+    arrived. `accepted`: when MTA-RX said 250; `arrived`: first arrival; `data_sent`: when
+    the client wrote the end of DATA (needed for the leg "session"). An amavisd-new stage
+    whose leg is not in `legs` counts as "other", so the legs still add up."""
+    per_leg: dict[str, list[float]] = {leg: [] for leg in legs}
+    sent = data_sent or {}
     count = 0
     for message_id in message_ids:
         timing = timings.get(message_id)
         if timing is None or message_id not in accepted or message_id not in arrived:
             continue
+        if "session" in legs and message_id not in sent:
+            continue
         count += 1
-        per_leg["rx_queue"].append(max(0.0, timing.started - accepted[message_id]) * 1000)
-        for leg, ms in timing.legs_ms.items():
-            per_leg[leg].append(ms)
-        per_leg["tx"].append(max(0.0, arrived[message_id] - timing.done) * 1000)
+        for leg in legs:
+            if leg not in _AMAVIS_LEGS:
+                per_leg[leg].append(_leg_ms(leg, timing, accepted[message_id], arrived[message_id],
+                                            sent.get(message_id, 0.0)))
+        folded = sum(ms for leg, ms in timing.legs_ms.items() if leg not in legs)
+        for leg in (leg for leg in _AMAVIS_LEGS if leg in legs):
+            per_leg[leg].append(timing.legs_ms.get(leg, 0.0) + (folded if leg == "other" else 0.0))
     return Breakdown({leg: statistics.fmean(v) if v else 0.0 for leg, v in per_leg.items()}, count)

@@ -9,8 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from harness.topology import TOPOLOGIES
 from loadgen.commands import cmd_accept, cmd_bench, cmd_burst, cmd_report, cmd_run, console
-from loadgen.counts import CountError, parse_counts, parse_runners, parse_workers
+from loadgen.counts import parse_counts, parse_runners, parse_workers
 from loadgen.sweep_command import cmd_sweep
 
 
@@ -23,7 +24,7 @@ def _default(name: str, default: object, kind: Callable[[str], Any]) -> Any:
     text = os.environ.get(_env_name(name), str(default))
     try:
         return kind(text)
-    except CountError as bad:
+    except argparse.ArgumentTypeError as bad:  # CountError, a topology's name
         raise ValueError(f"{_env_name(name)}: {bad}") from None
     except ValueError:
         raise ValueError(f"{_env_name(name)}: expected {getattr(kind, '__name__', 'a value')}, got {text!r}") from None
@@ -39,6 +40,13 @@ def _runners_flag(text: str) -> str:
     """--queue-runners: 0 (R equals the workers) or a rule of runners=. ("": argparse
     passes the default through here too.)"""
     return "" if text.strip() in ("", "0") else parse_runners(text)
+
+
+def _topology(text: str) -> str:
+    """--topology: dual or milter (harness.topology)."""
+    if text not in TOPOLOGIES:
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(TOPOLOGIES)}, got {text!r}")
+    return text
 
 
 def parser() -> argparse.ArgumentParser:
@@ -73,6 +81,10 @@ def parser() -> argparse.ArgumentParser:
     common(sweep)
     sweep.add_argument("--workers", type=parse_workers, default=_default("workers", "1 2 3 5 8", parse_workers),
                        help="worker counts ($max_servers = R), e.g. '1 2 3 5' (env LOADGEN_WORKERS)")
+    # make capacity TOPOLOGY=milter: make exports TESTBED_TOPOLOGY; LOADGEN_TOPOLOGY wins over it.
+    _add(sweep, "topology", os.environ.get("TESTBED_TOPOLOGY") or "dual", _topology, "the chain to measure: dual "
+         "(MTA-RX -> amavisd-new -> MTA-TX) or milter (one sendmail calling amavisd-new through amavisd-milter; "
+         "no queue runners); make's TOPOLOGY= sets the default")
     _add(sweep, "queue-runners", 0, _runners_flag, "R for every point: N, or Nx for N times the workers, as "
          "variant option runners= (0: R equals the workers)")
     _add(sweep, "batch", 5.0, float, "seconds per batch of the steady window (one throughput sample each)")
@@ -103,8 +115,11 @@ def parser() -> argparse.ArgumentParser:
     _add(sweep, "bench-messages", 10000, int, "messages for the generator's own rate before the sweep (0: skip)")
     sweep.set_defaults(handler=cmd_sweep)
 
-    report = sub.add_parser("report", help="write a sweep's summary and plots again from its points.json")
-    report.add_argument("directory", help="a sweep's report directory (reports/<time>)")
+    report = sub.add_parser("report", help="write a sweep's summary and plots again from its points.json; with "
+                            "several, set them side by side (e.g. one per topology)")
+    report.add_argument("directory", nargs="+", help="a sweep's report directory (reports/<time>), or several")
+    report.add_argument("--out", default="", help="several sweeps: the folder for their table and throughput plot "
+                        "(default reports/compared-<time>)")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     report.set_defaults(handler=cmd_report)
 

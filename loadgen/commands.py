@@ -13,7 +13,7 @@ from loadgen.live import Progress
 from loadgen.report import read_report, write_report
 from loadgen.runner import LATE_AFTER, injections, run_load
 from loadgen.stats import mean_rate
-from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH
+from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH, timestamp
 from loadgen.workload import Mix, Workload, pregenerate
 from siteconfig.policy import current_policy
 
@@ -89,8 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write a sweep's summary and plots again from its points.json (e.g. after an upgrade)."""
-    directory = Path(args.directory)
+    """Write a sweep's summary and plots again from its points.json (e.g. after an upgrade);
+    with several sweeps, set them side by side (loadgen.compare)."""
+    if len(args.directory) > 1:
+        from loadgen.compare import compare
+
+        out = compare([Path(d) for d in args.directory], Path(args.out or f"reports/compared-{timestamp()}"),
+                      plots=not args.no_plots)
+        console.print((out / "summary.md").read_text())
+        console.print(f"written: {out / 'summary.md'}" + ("" if args.no_plots else f", {out / 'throughput.png'}"))
+        return 0
+    directory = Path(args.directory[0])
     points, meta = read_report(directory)
     write_report(points, directory, meta, plots=not args.no_plots)
     console.print((directory / "summary.md").read_text())

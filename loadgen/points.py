@@ -8,15 +8,15 @@ from dataclasses import dataclass, fields
 from loadgen.knee import knee
 from loadgen.stats import Interval, interval
 
-__all__ = ["COLUMNS", "Point", "combine", "knee_of", "variants"]
+__all__ = ["COLUMNS", "SERVICES", "Point", "combine", "knee_of", "variants"]
 
 
 @dataclass(frozen=True)
 class Point:
     """One sweep point. The field order is the fixed CSV column order."""
 
-    workers: int  # amavisd-new's $max_servers
-    queue_runners: int  # MTA-RX's R=
+    workers: int  # amavisd-new's $max_servers (and amavisd-milter's -m in the milter topology)
+    queue_runners: int | None  # MTA-RX's R=; None in the milter topology, which has no queue runners
     variant: str  # "shipped", or how the chain differed (loadgen.variants.Variant)
     repeat: int  # 1, 2, ... with --repeats; 0 in a row that merges the repeats (combine)
     # Saturated: the chain's capacity, from consecutive batches of the steady window.
@@ -49,31 +49,43 @@ class Point:
     # Memory as the steady window closed.
     amavis_rss_mib: float  # all amavisd-new processes
     amavis_pss_mib: float  # what they cost together (shared pages divided)
-    memory_rx_mib: float  # each container's cgroup: in use, less droppable page cache
+    # Each container's cgroup: in use, less droppable page cache. A container the topology
+    # does not have is None here and in the columns after the last below.
+    memory_rx_mib: float | None
     memory_amavis_mib: float
     memory_clamd_mib: float
-    memory_tx_mib: float
+    memory_tx_mib: float | None
     oom_kills: int  # amavisd-new's container, over the whole point (a restart counts as one)
     amavis_restarts: int  # its container restarted (its master died): its counters began again
     # CPU per delivered message over the steady window, and what it implies.
-    cpu_ms_rx: float
+    cpu_ms_rx: float | None
     cpu_ms_amavis: float
     cpu_ms_clamd: float
-    cpu_ms_tx: float
+    cpu_ms_tx: float | None
     cpu_ms_generator: float  # the load generator itself: it shares the host's cores
-    cores_used: float  # by the chain's four containers
+    cores_used: float  # by the chain's containers
     host_limit_per_s: float  # cores / CPU-seconds per message: the rate CPU alone allows
     host_busy: float  # share of all the host's cores busy over the window (chain, generator, Docker)
-    # Where the time goes at the common rate: mean ms per leg (loadgen.breakdown).
-    t_rx_queue_ms: float
-    t_receive_ms: float
+    # Where the time goes at the common rate: mean ms per leg (loadgen.breakdown); None: a
+    # leg the topology does not have.
+    t_rx_queue_ms: float | None
+    t_receive_ms: float | None
     t_mime_ms: float
     t_virus_ms: float
     t_spam_ms: float
-    t_forward_ms: float
+    t_forward_ms: float | None
     t_other_ms: float
-    t_tx_ms: float
+    t_tx_ms: float | None
     timed_messages: int
+    # Added with the milter topology, after the columns of earlier reports (which still load).
+    topology: str = "dual"  # harness.topology: dual or milter
+    memory_mta_mib: float | None = None
+    memory_milter_mib: float | None = None
+    cpu_ms_mta: float | None = None
+    cpu_ms_milter: float | None = None
+    t_session_ms: float | None = None
+    t_reply_ms: float | None = None
+    t_mta_ms: float | None = None
 
     @property
     def interval(self) -> Interval:
@@ -81,15 +93,30 @@ class Point:
 
     @property
     def memory_mib(self) -> float:
-        """All four containers of the chain."""
-        return self.memory_rx_mib + self.memory_amavis_mib + self.memory_clamd_mib + self.memory_tx_mib
+        """All the chain's containers (four in either topology)."""
+        return sum(self.memory_of(service) or 0.0 for service in SERVICES)
 
     @property
     def cpu_ms_chain(self) -> float:
-        return self.cpu_ms_rx + self.cpu_ms_amavis + self.cpu_ms_clamd + self.cpu_ms_tx
+        return sum(self.cpu_ms_of(service) or 0.0 for service in SERVICES)
+
+    def memory_of(self, service: str) -> float | None:
+        value: float | None = getattr(self, f"memory_{service}_mib")
+        return value
+
+    def cpu_ms_of(self, service: str) -> float | None:
+        value: float | None = getattr(self, f"cpu_ms_{service}")
+        return value
+
+    def leg_ms(self, leg: str) -> float | None:
+        """Mean ms in a leg of loadgen.breakdown; None where the topology has no such leg."""
+        value: float | None = getattr(self, f"t_{leg}_ms")
+        return value
 
 
 COLUMNS = [f.name for f in fields(Point)]
+# The containers whose CPU and memory a Point can carry (each topology has four of them).
+SERVICES = ("rx", "mta", "milter", "amavis", "clamd", "tx")
 
 
 # Counts that add up when repeats are merged; the other figures are averaged.
@@ -118,7 +145,7 @@ def combine(points: Sequence[Point]) -> list[Point]:
                 values[column] = any(column_values)
             elif column in _ADDED:
                 values[column] = sum(column_values)
-            elif isinstance(first, float):
+            elif isinstance(first, float) and None not in column_values:
                 values[column] = round(statistics.fmean(column_values), 3)
             else:  # the point's identity: workers, R, variant
                 values[column] = first

@@ -55,6 +55,7 @@ class RunResult:
     sent: int = 0
     scheduled: dict[Delivery, float] = field(default_factory=dict)  # expected to arrive -> when it was due
     accepted: dict[str, float] = field(default_factory=dict)  # Message-ID -> when MTA-RX said 250
+    data_sent: dict[str, float] = field(default_factory=dict)  # Message-ID -> when its DATA's end was written
     arrivals: Arrivals = field(default_factory=dict)
     late: int = 0  # open loop: sends started more than LATE_AFTER after their scheduled time
     backlog: list[tuple[float, int]] = field(default_factory=list)  # (time, accepted and not yet arrived)
@@ -104,9 +105,10 @@ async def _sender(injection: Injection, queue: "asyncio.Queue[tuple[Planned, flo
                 client = await open_client(injection.port, timeout=120, starttls=injection.starttls,
                                            login=injection.login)
             result.sent += 1
-            await send_one(client, planned.sender, planned.recipient, planned.wire)
+            took = await send_one(client, planned.sender, planned.recipient, planned.wire)
             result.tally.accepted += 1
             result.accepted[planned.message_id] = time.time()
+            result.data_sent[planned.message_id] = result.accepted[planned.message_id] - took
             if planned.expect_delivery:
                 result.scheduled[planned.delivery] = due
             on_accept(planned)

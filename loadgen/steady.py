@@ -104,9 +104,14 @@ class SteadyMeter:
             start = result.started + self.warmup
             complete = min(int((result.load_ended - start) // self.batch), len(self.samples) - 1)
             if complete < self.min_batches:
+                # Sends that failed use up the plan too: say so, or "raise --messages" misleads.
+                failed = result.tally.errors
                 raise ValueError(f"the load ended after {result.load_ended - result.started:.0f} s: too soon for "
                                  f"{self.min_batches} batches of {self.batch:g} s"
-                                 + ("; raise --messages" if result.plan_ran_out else ""))
+                                 + (f"; {failed} sends failed or were refused ("
+                                    + ", ".join(f"{why}: {n}" for why, n in result.tally.replies.most_common())
+                                    + "), so the chain did not take the load" if failed > result.tally.accepted else
+                                    "; raise --messages" if result.plan_ran_out else ""))
             reason = "interrupted" if result.interrupted else "plan ran out" if result.plan_ran_out else "time cap"
             self._close(start, batch_rates(result.first_arrivals(), start, self.batch, complete), reason)
         assert self.window is not None

@@ -1,27 +1,42 @@
 """The sweep's Markdown summary: tables per variant, and what the figures allow one to
 conclude (the knee, the recommendation, the CPU verdict), and no more."""
 
+from harness.topology import TOPOLOGIES
+from loadgen.breakdown import ALL_LEGS, LEGS
 from loadgen.points import Point, knee_of, variants
 
-__all__ = ["summary"]
+__all__ = ["difference", "summary"]
+
+# The breakdown table's column per leg (loadgen.breakdown); the dual chain's table shows its
+# own legs, the milter topology's all of them, those it does not have as "absent".
+LEG_COLUMNS = {"rx_queue": "MTA-RX queue", "session": "in the SMTP session", "receive": "SMTP in", "mime": "MIME",
+               "virus": "virus scan", "spam": "SpamAssassin", "forward": "to MTA-TX", "other": "rest",
+               "reply": "to the 250", "tx": "MTA-TX on", "mta": "MTA on"}
+ABSENT = ("absent: legs the milter topology does not have. There is no MTA-RX queue (a message waits for "
+          "amavisd-new inside the SMTP session, before its 250), no SMTP in from MTA-RX and no passing to MTA-TX "
+          "(amavisd-milter hands amavisd-new the message as a file over AM.PDP and gets a verdict back), and no "
+          "MTA-TX (the one MTA delivers after the 250).")
 
 
 def _ms(value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
-def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: str) -> list[str]:
+def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: str, topology: str) -> list[str]:
+    daemons, dual = TOPOLOGIES[topology].daemons, topology == "dual"  # R: only the dual chain has queue runners
     lines = [
-        "| workers | R | delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg rx / amavis / clamd / tx "
-        "| host limit msg/s | of it | host busy | amavisd-new PSS MiB | memory MiB (all) | OOM kills |",
-        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| workers |{' R |' if dual else ''} delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg "
+        f"{' / '.join(daemons)} | host limit msg/s | of it | host busy | amavisd-new PSS MiB | memory MiB (all) "
+        "| OOM kills |",
+        f"| ---: |{' ---: |' if dual else ''} ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in points:
         share = f"{p.throughput / p.host_limit_per_s:.0%}" if p.host_limit_per_s else "-"
-        cost = (f"{p.cpu_ms_rx:.0f} / {p.cpu_ms_amavis:.0f} / {p.cpu_ms_clamd:.0f} / {p.cpu_ms_tx:.0f} "
-                f"| {p.host_limit_per_s:.2f} | {share}" if p.throughput > 0 else "nothing delivered | - | -")
+        cost = (" / ".join(f"{p.cpu_ms_of(s) or 0:.0f}" for s in daemons) + f" | {p.host_limit_per_s:.2f} | {share}"
+                if p.throughput > 0 else "nothing delivered | - | -")
         lines.append(
-            f"| {p.workers} | {p.queue_runners} | {p.throughput:.2f} +- {p.throughput_half_width:.2f} | {p.batches} "
+            f"| {p.workers} |{f' {p.queue_runners} |' if dual else ''} {p.throughput:.2f} +- "
+            f"{p.throughput_half_width:.2f} | {p.batches} "
             f"| {p.stopped_by} | {cost} | {p.host_busy:.0%} | {p.amavis_pss_mib:.0f} | {p.memory_mib:.0f} "
             f"| {p.oom_kills} |")
     rate = points[0].common_rate
@@ -35,22 +50,23 @@ def _variant_summary(points: list[Point], cores: int, enough: float, rate_from: 
         lines.append(f"| {p.workers} | {p.common_messages} | {p.common_delivered_per_s:.2f} | {_ms(p.common_p50_ms)} "
                      f"| {_ms(p.common_p90_ms)} | {_ms(p.common_p99_ms)} | {_ms(p.common_max_ms)} "
                      f"| {p.common_late} | {verdict} |")
+    legs = LEGS if dual else ALL_LEGS
     lines += ["", "Where the time goes at the common rate (mean ms per message, remote recipients):", "",
-              "| workers | MTA-RX queue | SMTP in | MIME | virus scan | SpamAssassin | to MTA-TX | rest "
-              "| MTA-TX on | timed |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| workers | " + " | ".join(LEG_COLUMNS[leg] for leg in legs) + " | timed |",
+              "| ---: |" + " ---: |" * (len(legs) + 1)]
     for p in points:
-        lines.append(f"| {p.workers} | {p.t_rx_queue_ms:.0f} | {p.t_receive_ms:.0f} | {p.t_mime_ms:.0f} "
-                     f"| {p.t_virus_ms:.0f} | {p.t_spam_ms:.0f} | {p.t_forward_ms:.0f} | {p.t_other_ms:.0f} "
-                     f"| {p.t_tx_ms:.0f} | {p.timed_messages} |")
+        cells = ("absent" if (ms := p.leg_ms(leg)) is None else f"{ms:.0f}" for leg in legs)
+        lines.append(f"| {p.workers} | " + " | ".join(cells) + f" | {p.timed_messages} |")
+    if not dual:
+        lines.append(ABSENT)
     if below := [p for p in points if p.throughput < rate]:
         lines.append("At " + ", ".join(str(p.workers) for p in below) + " workers the capacity measured is below the "
                      "common rate: latency there is that of an overloaded chain.")
-    lines += ["", *_conclusions(points, cores, enough)]
+    lines += ["", *_conclusions(points, cores, enough, topology)]
     return lines
 
 
-def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
+def _conclusions(points: list[Point], cores: int, enough: float, topology: str) -> list[str]:
     lines = []
     best = max(points, key=lambda p: p.throughput)
     knee_workers = knee_of(points)
@@ -69,15 +85,17 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
         if knee_workers == max(p.workers for p in points):
             lines.append(f"The knee is the most workers measured: throughput may still rise beyond {knee_workers}; "
                          "sweep further before deciding.")
-        runners = (f"R = $max_servers = {knee_workers}" if at.queue_runners == knee_workers else
+        runners = (f"$max_servers = {knee_workers}" if at.queue_runners is None else
+                   f"R = $max_servers = {knee_workers}" if at.queue_runners == knee_workers else
                    f"R = {at.queue_runners}, $max_servers = {knee_workers}")
         firm = (f" (its interval is wider than +-{enough:.0%}: a longer --cap would firm this up)"
                 if at.interval.relative > enough else "")
-        lines.append(f"Recommendation: `{runners}`{firm}.")
+        follows = ", and amavisd-milter's -m follows it" if at.queue_runners is None else ""  # AMAVIS_MAX_SERVERS
+        lines.append(f"Recommendation: `{runners}`{follows}{firm}.")
         lines.append(f"Host limit: {cores} cores / {at.cpu_ms_chain:.0f} CPU-ms per message = "
                      f"{at.host_limit_per_s:.2f} msg/s for the chain alone (the generator adds "
                      f"{at.cpu_ms_generator:.0f} CPU-ms/msg); at the knee the host's cores were "
-                     f"{at.host_busy:.0%} busy: " + _cpu_verdict(at.host_busy))
+                     f"{at.host_busy:.0%} busy: " + _cpu_verdict(at.host_busy, topology))
     for p in (p for p in points if p.amavis_restarts):
         lines.append(f"At {p.workers} workers amavisd-new's container restarted {p.amavis_restarts} times (its "
                      "master died): its counters began again, so that point's CPU figures are incomplete.")
@@ -90,27 +108,32 @@ def _conclusions(points: list[Point], cores: int, enough: float) -> list[str]:
     return lines
 
 
-def _cpu_verdict(busy: float) -> str:
+def _cpu_verdict(busy: float, topology: str) -> str:
+    waits = ("MTA-RX's queue runners pause between runs, I/O, locks" if topology == "dual" else
+             "the hand-overs between sendmail, amavisd-milter and amavisd-new, I/O, locks")
+    short = "the queue runners' pauses, I/O, locks" if topology == "dual" else waits
     if busy >= 0.9:
         return "CPU-bound; more workers cannot help on this host."
     if busy >= 0.7:
-        return ("nearly CPU-bound; the rest is waiting (MTA-RX's queue runners pause between runs, I/O, locks), "
-                "which more workers can fill only until the cores run out.")
-    return "not CPU-bound; the limit is a wait (the queue runners' pauses, I/O, locks), not the cores."
+        return (f"nearly CPU-bound; the rest is waiting ({waits}), which more workers can fill only until the "
+                "cores run out.")
+    return f"not CPU-bound; the limit is a wait ({short}), not the cores."
 
 
 def summary(points: list[Point], meta: dict[str, object]) -> str:
     cores = int(str(meta.get("cores") or 1))
     enough = float(str(meta.get("enough") or 0.10))
     rate_from = str(meta.get("common_rate_from") or "the sweep's common rate")
-    lines = ["# Capacity sweep", "", f"Run {meta.get('started', '')}: {meta.get('description', '')}", ""]
+    topology = str(meta.get("topology") or points[0].topology)  # reports from before topologies: dual
+    lines = ["# Capacity sweep", "", f"Run {meta.get('started', '')}: {meta.get('description', '')}", "",
+             f"Topology: **{topology}** ({TOPOLOGIES[topology].chain}).", ""]
     names = variants(points)
     for name in names:
         if len(names) > 1:
             lines += [f"## Variant: {name}", ""]
-        lines += [*_variant_summary([p for p in points if p.variant == name], cores, enough, rate_from), ""]
+        lines += [*_variant_summary([p for p in points if p.variant == name], cores, enough, rate_from, topology), ""]
     if len(names) > 1:
-        lines += [*_comparison(points, names), ""]
+        lines += [*_comparison(points, names, topology), ""]
     generator = meta.get("generator_msg_per_s")
     if isinstance(generator, int | float) and generator:
         fastest = max(p.accepted_per_s for p in points) or 1.0
@@ -131,7 +154,17 @@ def summary(points: list[Point], meta: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _comparison(points: list[Point], names: list[str]) -> list[str]:
+def difference(p: Point, ref: Point) -> tuple[float, float, str]:
+    """p's throughput against ref's: the difference of the means, a conservative 95%
+    half-width (the two half-widths added in quadrature), and what that allows one to say."""
+    diff = p.throughput - ref.throughput
+    spread = (p.throughput_half_width ** 2 + ref.throughput_half_width ** 2) ** 0.5
+    verdict = ("noise larger than the effect: no conclusion" if abs(diff) <= spread else
+               f"{'faster' if diff > 0 else 'slower'} by {abs(diff) / ref.throughput:.0%}")
+    return diff, spread, verdict
+
+
+def _comparison(points: list[Point], names: list[str], topology: str) -> list[str]:
     """Each variant against the first, at the worker counts both measured: the difference
     of the means with a conservative interval (the half-widths added in quadrature)."""
     base = names[0]
@@ -144,22 +177,23 @@ def _comparison(points: list[Point], names: list[str]) -> list[str]:
             ref = next((r for r in points if r.variant == base and r.workers == p.workers), None)
             if ref is None:
                 continue
-            diff = p.throughput - ref.throughput
-            spread = (p.throughput_half_width ** 2 + ref.throughput_half_width ** 2) ** 0.5
-            verdict = ("noise larger than the effect: no conclusion" if abs(diff) <= spread else
-                       f"{'faster' if diff > 0 else 'slower'} by {abs(diff) / ref.throughput:.0%}")
+            diff, spread, verdict = difference(p, ref)
             lines.append(f"| {p.workers} | {name} | {p.throughput:.2f} | {ref.throughput:.2f} | {diff:+.2f} +- "
                          f"{spread:.2f} | {verdict} |")
+    # The delivering MTA: MTA-TX (with its DKIM milter), or the milter topology's one MTA.
+    mta, whose = ("tx", "MTA-TX's includes the DKIM milter, which runs in its container") if topology == "dual" else (
+        "mta", "the MTA's is all its SMTP sessions and deliveries")
     lines += ["", f"The cost of a message against {base} (CPU-ms per delivered message, from the cgroup counters "
-              "of the steady window; MTA-TX's includes the DKIM milter, which runs in its container):", "",
-              f"| workers | variant | tx | vs {base} | chain | vs {base} |",
+              f"of the steady window; {whose}):", "",
+              f"| workers | variant | {mta} | vs {base} | chain | vs {base} |",
               "| ---: | --- | ---: | ---: | ---: | ---: |"]
     for name in names[1:]:
         for p in (p for p in points if p.variant == name):
             ref = next((r for r in points if r.variant == base and r.workers == p.workers), None)
             if ref is not None:
-                lines.append(f"| {p.workers} | {name} | {p.cpu_ms_tx:.1f} | {ref.cpu_ms_tx:.1f} "
-                             f"({p.cpu_ms_tx - ref.cpu_ms_tx:+.1f}) | {p.cpu_ms_chain:.0f} | {ref.cpu_ms_chain:.0f} "
+                ours, theirs = p.cpu_ms_of(mta) or 0.0, ref.cpu_ms_of(mta) or 0.0
+                lines.append(f"| {p.workers} | {name} | {ours:.1f} | {theirs:.1f} "
+                             f"({ours - theirs:+.1f}) | {p.cpu_ms_chain:.0f} | {ref.cpu_ms_chain:.0f} "
                              f"({p.cpu_ms_chain - ref.cpu_ms_chain:+.0f}) |")
     lines.append("")
     lines.append("The intervals are over the repeats: they hold the spread between chains." if repeated else

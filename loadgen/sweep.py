@@ -7,6 +7,9 @@
    point's capacity), so latency compares worker counts under the same traffic, counted
    from each message's scheduled time; amavisd-new's TIMING lines then say where the time
    went.
+
+Either topology (harness.topology): the containers measured are the topology's daemons, and
+the legs of the time are its own (loadgen.breakdown).
 """
 
 import os
@@ -17,18 +20,18 @@ from dataclasses import dataclass, replace
 
 from harness import Stack, StackError
 from harness.cgroups import CgroupSample, host_busy_seconds
+from harness.topology import DUAL, Topology
 from loadgen.arrivals import watchers_for
-from loadgen.breakdown import LEGS, AmavisTiming, breakdown, parse_timings
-from loadgen.points import Point
+from loadgen.breakdown import ALL_LEGS, AmavisTiming, breakdown, legs_of, parse_timings
+from loadgen.points import SERVICES, Point
 from loadgen.runner import RunResult, injections, run_load
 from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
 from loadgen.variants import Variant
 from loadgen.workload import Planned
 from siteconfig.policy import current_policy
 
-__all__ = ["MEASURED", "SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]
+__all__ = ["SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]
 
-MEASURED = ("rx", "amavis", "clamd", "tx")
 MIB = 1024 * 1024
 # Overloaded: the backlog (accepted, not yet arrived) still grows, in the load's second
 # half, by more than this share of the offered rate. A chain that keeps up holds it
@@ -70,11 +73,17 @@ class SweepSettings:
     def inflight(self, workers: int) -> int:
         return self.inflight_per_worker * workers + self.inflight_extra
 
+    def sessions_for(self, workers: int, topology: str) -> int:
+        """SMTP sessions of the generator. In the milter topology a session waits for its
+        250 until amavisd-new is done, so the sessions bound how many messages are being
+        filtered: two per worker (one filtered, one waiting) keep every worker busy."""
+        return max(self.sessions, 2 * workers + 2) if topology == "milter" else self.sessions
+
 
 def _counters(stack: Stack) -> Callable[[], dict[str, CgroupSample]]:
     """Every measured container's counters, the generator's own CPU (it shares the host),
     and the whole host's busy time."""
-    groups = {service: stack.cgroup(service) for service in MEASURED}
+    groups = {service: stack.cgroup(service) for service in stack.topology.daemons}
     last: dict[str, CgroupSample] = {}
 
     def read() -> dict[str, CgroupSample]:
@@ -104,7 +113,8 @@ def saturate(stack: Stack, plan: list[Planned], workers: int, settings: SweepSet
     result = run_load(plan, mode="inflight", watchers=watchers_for(plan, stack.sink, stack),
                       injections=injections(stack.office_port, stack.submission_port,
                                             current_policy().submission_login),
-                      duration=settings.cap + SETTLE + 1, warmup=settings.warmup, sessions=settings.sessions,
+                      duration=settings.cap + SETTLE + 1, warmup=settings.warmup,
+                      sessions=settings.sessions_for(workers, stack.topology.name),
                       inflight=settings.inflight(workers), drain=settings.drain, stall=STALL, progress=progress,
                       stop=meter)
     if result.interrupted:  # Ctrl-C: this point is incomplete; the sweep reports the others
@@ -125,11 +135,13 @@ def _amavis_memory(stack: Stack) -> list[dict[str, int]]:
 
 
 def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: SweepSettings,
-                   progress: Callable[[RunResult, int], None]) -> RunResult:
-    """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time."""
+                   progress: Callable[[RunResult, int], None], workers: int = 0) -> RunResult:
+    """Open-loop load at `rate` msg/s; latency counts from each message's scheduled time
+    (`workers`: the chain's, for the milter topology's sessions)."""
     result = run_load(plan, mode="open", watchers=watchers_for(plan, stack.sink, stack),
                     injections=injections(stack.office_port, stack.submission_port, current_policy().submission_login),
-                    duration=settings.common_duration, warmup=0, rate=rate, sessions=settings.sessions,
+                    duration=settings.common_duration, warmup=0, rate=rate,
+                    sessions=settings.sessions_for(workers, stack.topology.name),
                     drain=settings.drain, stall=STALL, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt
@@ -138,11 +150,11 @@ def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: Swe
 
 def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned], common_plan: list[Planned],
                   settings: SweepSettings, progress: Callable[[RunResult, int], None] = lambda r, a: None,
-                  repeat: int = 1) -> Point:
+                  repeat: int = 1, topology: Topology = DUAL) -> Point:
     """One point: a fresh chain, saturated, then at the common rate (settings.common_rate,
     or common_share of this point's own capacity when it is 0)."""
     extra = ["compose.tmpfs.yaml"] if variant.tmpfs else None
-    with Stack(env=variant.env(workers), extra_files=extra) as stack:
+    with Stack(env=variant.env(workers), extra_files=extra, topology=topology) as stack:
         oom_group = stack.cgroup("amavis")
         oom_before = oom_group.sample().oom_kills
         saturated, window, amavis_memory = saturate(stack, saturation_plan, workers, settings, progress)
@@ -150,7 +162,7 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         if rate <= 0:
             raise ValueError(f"nothing was delivered in {window.seconds:.0f} s at saturation, so no common rate can "
                              "follow from it: give one with --rate")
-        common = at_common_rate(stack, common_plan, rate, settings, progress)
+        common = at_common_rate(stack, common_plan, rate, settings, progress, workers)
         timings = parse_timings(stack.logs("amavis", timestamps=True, since=common.started - 1))
         # A restarted container's counters start again from zero: a kill that took its
         # master down shows as a restart instead.
@@ -164,18 +176,19 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         waiting = stack.rx.queued_message_ids() | stack.tx.queued_message_ids() if missing else set()
         queued = len({delivery.message_id for delivery in missing} & waiting)
     point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
-                   remote={p.message_id for p in common_plan if p.mailbox is None})
+                   remote={p.message_id for p in common_plan if p.mailbox is None}, topology=topology)
     return replace(point, lost=point.lost - queued, queued=queued, repeat=repeat)
 
 
 def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
            rate: float, amavis_memory: list[dict[str, int]], timings: dict[str, AmavisTiming], oom_kills: int,
-           restarts: int, remote: set[str]) -> Point:
+           restarts: int, remote: set[str], topology: Topology) -> Point:
     delivered = window.delivered(saturated)
     start, end = window.counters_start, window.counters_end
+    measured = topology.daemons
     used = {name: max(0.0, end[name].cpu_seconds - start[name].cpu_seconds) for name in end}
-    cpu_ms = {name: 1000 * used[name] / max(delivered, 1) for name in (*MEASURED, "generator")}
-    chain_cpu_s = sum(cpu_ms[s] for s in MEASURED) / 1000
+    cpu_ms = {name: 1000 * used[name] / max(delivered, 1) for name in (*measured, "generator")}
+    chain_cpu_s = sum(cpu_ms[s] for s in measured) / 1000
     cores = os.cpu_count() or 1
     host_limit = cores / chain_cpu_s if chain_cpu_s > 0 else 0.0
     sat, com = saturated.matched(), common.matched()
@@ -187,10 +200,11 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     growth = common.backlog_growth(middle, common_end)
     first = {delivery.message_id: t for delivery, t in common.first_arrival().items()}
     to_remote = (d.message_id for d in common.scheduled if d.message_id in remote)
-    legs = breakdown(to_remote, common.accepted, first, timings)
+    present = legs_of(topology.name)
+    legs = breakdown(to_remote, common.accepted, first, timings, data_sent=common.data_sent, legs=present)
     return Point(
-        workers=workers, queue_runners=variant.queue_runners(workers), variant=variant.label,
-        repeat=1,
+        workers=workers, queue_runners=variant.queue_runners(workers) if topology.name == "dual" else None,
+        variant=variant.label, repeat=1, topology=topology.name,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
         batches=len(window.rates), stopped_by=window.reason,
         accepted_per_s=round(sum(1 for t in saturated.accepted_at if window.start <= t < window.end)
@@ -208,12 +222,12 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
         errors=saturated.tally.errors + common.tally.errors,
         amavis_rss_mib=round(sum(m["rss"] for m in amavis_memory) / 1024, 1),
         amavis_pss_mib=round(sum(m.get("pss", 0) for m in amavis_memory) / 1024, 1),
-        **{f"memory_{s}_mib": round(end[s].memory_bytes / MIB, 1) for s in MEASURED},
+        **{f"memory_{s}_mib": round(end[s].memory_bytes / MIB, 1) if s in measured else None for s in SERVICES},
         oom_kills=oom_kills, amavis_restarts=restarts,
-        **{f"cpu_ms_{name}": round(ms, 1) for name, ms in cpu_ms.items()},
+        **{f"cpu_ms_{s}": round(cpu_ms[s], 1) if s in cpu_ms else None for s in (*SERVICES, "generator")},
         cores_used=round(chain_cpu_s * delivered / window.seconds, 3),
         host_limit_per_s=round(host_limit, 3), host_busy=round(used["host"] / (window.seconds * cores), 3),
-        **{f"t_{leg}_ms": round(legs.legs_ms[leg], 1) for leg in LEGS},
+        **{f"t_{leg}_ms": round(legs.legs_ms[leg], 1) if leg in present else None for leg in ALL_LEGS},
         timed_messages=legs.messages,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness import StackError
+from harness.topology import TOPOLOGIES
 from loadgen.commands import console, workload_of
 from loadgen.live import Progress
 from loadgen.report import write_report
@@ -33,8 +34,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.workers = [1, 2, 4]
         args.batch, args.cap, args.patience, args.common_duration = min(args.batch, 5.0), min(args.cap, 28.0), 20, 15.0
         args.warmup, args.bench_messages = min(args.warmup, 3.0), 0
+    topology = TOPOLOGIES[args.topology]
     variants = _variants(args)
     for variant in variants:  # R of every point, so one that cannot be starts no chain
+        try:
+            variant.check(topology.name)
+        except ValueError as bad:
+            raise ValueError(str(bad) if args.variants else f"--queue-runners {args.queue_runners}: {bad}") from None
         for workers in args.workers:
             variant.queue_runners(workers)
     if not 1 <= args.repeats <= 20:
@@ -60,7 +66,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     # over the sweep falls on all of them alike.
     order = [(workers, variant, repeat) for workers in sorted(args.workers) for repeat in range(1, args.repeats + 1)
              for variant in variants]
-    console.print(f"sweep over workers {sorted(args.workers)}, variants {[v.label for v in variants]}: batches of "
+    console.print(f"{topology.name} topology ({topology.chain}): sweep over workers {sorted(args.workers)}, "
+                  f"variants {[v.label for v in variants]}: batches of "
                   f"{settings.batch:g} s until +-{settings.precision:.0%} (+-{settings.enough:.0%} after "
                   f"{settings.patience:g} s, at most {settings.cap:g} s) per point; report in {directory}")
     points, failed = [], []
@@ -71,7 +78,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             try:
                 with Progress(console, name) as progress:
                     point = measure_point(workers, variant, saturation_plan, common_plan, settings,
-                                          progress=progress, repeat=repeat)
+                                          progress=progress, repeat=repeat, topology=topology)
             except (StackError, ValueError) as failure:  # e.g. too little memory to start: say so, go on
                 console.print(f"[red]  not measured:[/] {str(failure).splitlines()[0]}")
                 failed.append(f"{name}: {str(failure).splitlines()[0]}")
@@ -91,7 +98,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not points:
         console.print("[red]no point was measured[/]")
         return 1
-    meta = {"started": directory.name, "workers": sorted(args.workers), "variants": [v.label for v in variants],
+    meta = {"started": directory.name, "topology": topology.name, "chain": topology.chain,
+            "workers": sorted(args.workers), "variants": [v.label for v in variants],
             "repeats": args.repeats,
             "batch_s": settings.batch, "cap_s": settings.cap, "precision": settings.precision,
             "enough": settings.enough, "patience_s": settings.patience,

@@ -67,6 +67,17 @@ class Variant:
             parts.append(f"runners={self.runners}")
         return "+".join(parts) or "shipped"
 
+    def check(self, topology: str) -> None:
+        """Refuse options that have no meaning in `topology` ("dual" or "milter"), before any
+        chain starts: the milter topology has one MTA (no queue runners) and no DKIM milter."""
+        if topology != "milter":
+            return
+        if self.runners:
+            raise ValueError(f"runners={self.runners} has no meaning in the milter topology: one MTA, no queue "
+                             "runners (--workers sets $max_servers, and amavisd-milter's -m follows it)")
+        if not self.dkim_signing:
+            raise ValueError("no-dkim has no meaning in the milter topology: its MTA calls no DKIM milter")
+
     def queue_runners(self, workers: int) -> int:
         """R= of MTA-RX at `workers` amavisd-new workers."""
         return counts.queue_runners(self.runners, workers)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadgen.breakdown import breakdown, parse_timings, stage_leg
+from loadgen.breakdown import LEGS, MILTER_LEGS, breakdown, legs_of, parse_timings, stage_leg
 
 LOG = """\
 2026-11-26T10:00:00.100000000Z (01234-01) ESMTP :10024 /var/lib/amavis/tmp/amavis-x: <a@t> -> <b@r> SIZE=900 Received: from mail.testbed.example
@@ -53,3 +53,19 @@ def test_a_real_amavisd_new_line_with_its_priority_and_size_prefix_and_no_timing
     assert real.legs_ms["virus"] == 7
     assert real.legs_ms["forward"] == pytest.approx(8 + 2.8 + 0.2 + 0.0 + 0.3 + 0.2 + 13)
     assert sum(real.legs_ms.values()) == pytest.approx(444, abs=2)  # every stage counted once
+
+
+def test_the_milter_topologys_legs_start_in_the_smtp_session_and_end_after_the_250() -> None:
+    """No MTA-RX queue: the message waits for amavisd-new between the end of its DATA and its
+    250; amavisd-new's SMTP and forwarding stages (none over AM.PDP) count as the rest."""
+    assert legs_of("milter") == MILTER_LEGS and legs_of("dual") == LEGS
+    result = breakdown(["one@x", "unsent@x"], accepted={"one@x": 1795687201.3, "unsent@x": 1795687201.3},
+                       arrived={"one@x": 1795687201.45, "unsent@x": 1795687201.45}, timings=parse_timings(LOG),
+                       data_sent={"one@x": 1795687200.2}, legs=MILTER_LEGS)
+    assert result.messages == 1  # unsent@x: no timing, and no end of DATA
+    assert set(result.legs_ms) == set(MILTER_LEGS)
+    assert result.legs_ms["session"] == pytest.approx(300)
+    assert result.legs_ms["reply"] == pytest.approx(50)
+    assert result.legs_ms["mta"] == pytest.approx(150)
+    assert result.legs_ms["other"] == pytest.approx(129 + 43.5 + 15)
+    assert result.total_ms == pytest.approx(1250)  # end of DATA -> arrival, every millisecond once

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from loadgen.cli import main
+from loadgen.cli import main, parser
 
 
 def free_port() -> int:
@@ -60,3 +60,38 @@ def test_a_bad_environment_twin_is_refused_naming_the_variable(
 def test_a_runner_rule_past_what_the_images_accept_starts_no_chain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", "--workers", "1 8", "--queue-runners", "20x", "--bench-messages", "0"]) == 2
     assert "runners=20x at 8 workers is R=160: expected at most 100" in capsys.readouterr().err
+
+
+def test_the_sweeps_topology_comes_from_make_unless_its_twin_or_the_flag_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOADGEN_TOPOLOGY", raising=False)
+    monkeypatch.delenv("TESTBED_TOPOLOGY", raising=False)
+    assert parser().parse_args(["sweep"]).topology == "dual"
+    monkeypatch.setenv("TESTBED_TOPOLOGY", "milter")  # make capacity TOPOLOGY=milter
+    assert parser().parse_args(["sweep"]).topology == "milter"
+    assert parser().parse_args(["sweep", "--topology", "dual"]).topology == "dual"
+    monkeypatch.setenv("LOADGEN_TOPOLOGY", "dual")
+    assert parser().parse_args(["sweep"]).topology == "dual"
+
+
+def test_a_topology_that_is_not_one_is_refused_naming_the_option_or_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["sweep", "--topology", "postfix"])
+    assert "--topology: expected dual or milter, got 'postfix'" in capsys.readouterr().err
+    monkeypatch.setenv("LOADGEN_TOPOLOGY", "single")
+    assert main(["sweep"]) == 2
+    assert "LOADGEN_TOPOLOGY: expected dual or milter, got 'single'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("arguments", "says"), [
+    (["--variants", "shipped,runners=2x"], "runners=2x has no meaning in the milter topology: one MTA, no queue"),
+    (["--queue-runners", "4"], "--queue-runners 4: runners=4 has no meaning in the milter topology"),
+])
+def test_queue_runners_in_the_milter_topology_start_no_chain(
+    arguments: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", "--topology", "milter", "--bench-messages", "0", *arguments]) == 2
+    assert says in " ".join(capsys.readouterr().err.split())

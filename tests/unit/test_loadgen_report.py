@@ -3,16 +3,16 @@ only the conclusions its intervals allow, plots."""
 
 import csv
 import json
-from dataclasses import fields
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 from loadgen.points import COLUMNS, Point, combine
-from loadgen.report import write_report
+from loadgen.report import read_report, write_report
 
 
 def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",
           overloaded: bool = False) -> Point:
-    values: dict[str, object] = {f.name: 0 for f in fields(Point)}
+    values: dict[str, object] = {f.name: 0 for f in fields(Point) if f.default is MISSING}
     values.update(
         workers=workers, queue_runners=workers, variant=variant, repeat=1, throughput=rate,
         throughput_half_width=half, batches=8, stopped_by="converged", accepted_per_s=rate,
@@ -152,3 +152,55 @@ def test_repeats_merge_into_one_point_whose_interval_is_their_spread(tmp_path: P
 def test_a_single_chain_comparison_warns_that_runs_differ_more(tmp_path: Path) -> None:
     write_report([point(2, 3.0, 0.2, 200), point(2, 3.1, 0.2, 200, variant="tmpfs")], tmp_path, META, plots=False)
     assert "`--repeats 3` measures it" in (tmp_path / "summary.md").read_text()
+
+
+def milter_point(workers: int, rate: float, half: float, pss: float) -> Point:
+    """A point of the milter topology: no MTA-RX, no MTA-TX, no queue runners."""
+    return replace(point(workers, rate, half, pss), topology="milter", queue_runners=None, cpu_ms_rx=None,
+                   cpu_ms_tx=None, cpu_ms_mta=20.0, cpu_ms_milter=3.0, memory_rx_mib=None, memory_tx_mib=None,
+                   memory_mta_mib=30.0, memory_milter_mib=4.0, memory_amavis_mib=300.0, memory_clamd_mib=20.0,
+                   t_rx_queue_ms=None, t_receive_ms=None, t_forward_ms=None, t_tx_ms=None, t_session_ms=250.0,
+                   t_reply_ms=5.0, t_mta_ms=40.0)
+
+
+def test_a_milter_sweep_names_its_topology_its_daemons_and_the_legs_it_has_not(tmp_path: Path) -> None:
+    points = [milter_point(1, 1.6, 0.1, 160), milter_point(2, 3.0, 0.2, 200), milter_point(4, 3.2, 0.3, 320)]
+    write_report(points, tmp_path, {**META, "topology": "milter"}, plots=True)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Topology: **milter** (one sendmail -> amavisd-milter -> amavisd-new, in the SMTP session)." in summary
+    assert "| workers | delivered msg/s (95% CI) | batches | stopped by | CPU ms/msg mta / milter / amavis / clamd |" \
+        in summary  # no R column: no queue runners
+    assert "| 2 | 3.00 +- 0.20 | 8 | converged | 20 / 3 / 450 / 5 | 4.17 |" in summary
+    assert "| workers | MTA-RX queue | in the SMTP session | SMTP in | MIME | virus scan | SpamAssassin | to MTA-TX " \
+        "| rest | to the 250 | MTA-TX on | MTA on | timed |" in summary
+    assert "| 2 | absent | 250 | absent | 0 | 0 | 400 | absent | 0 | 5 | absent | 40 | 30 |" in summary
+    assert "absent: legs the milter topology does not have. There is no MTA-RX queue" in summary
+    assert "Recommendation: `$max_servers = 2`, and amavisd-milter's -m follows it." in summary
+    assert "Host limit: 2 cores / 478 CPU-ms per message" in summary  # 20 + 3 + 450 + 5
+    with (tmp_path / "points.csv").open() as rows:
+        row = list(csv.DictReader(rows))[1]
+    assert row["topology"] == "milter" and row["cpu_ms_rx"] == "" and row["t_rx_queue_ms"] == ""
+    assert row["queue_runners"] == "" and row["cpu_ms_mta"] == "20.0"
+    again, meta = read_report(tmp_path)  # None stays None through points.json
+    assert again == points and meta["topology"] == "milter"
+    assert (tmp_path / "breakdown.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_dual_sweep_names_its_topology_and_keeps_its_columns(tmp_path: Path) -> None:
+    write_report([point(1, 1.6, 0.1, 160), point(2, 3.0, 0.2, 200)], tmp_path, META, plots=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Topology: **dual** (sendmail MTA-RX -> amavisd-new -> sendmail MTA-TX)." in summary
+    assert "| workers | MTA-RX queue | SMTP in | MIME | virus scan | SpamAssassin | to MTA-TX | rest | MTA-TX on " \
+        "| timed |" in summary
+    assert "absent" not in summary and "amavisd-milter" not in summary
+
+
+def test_a_report_of_an_earlier_version_reads_as_the_dual_chain(tmp_path: Path) -> None:
+    write_report([point(1, 1.6, 0.1, 160)], tmp_path, META, plots=False)
+    document = json.loads((tmp_path / "points.json").read_text())
+    added = ("topology", "memory_mta_mib", "memory_milter_mib", "cpu_ms_mta", "cpu_ms_milter", "t_session_ms",
+             "t_reply_ms", "t_mta_ms")
+    document["points"] = [{k: v for k, v in row.items() if k not in added} for row in document["points"]]
+    (tmp_path / "points.json").write_text(json.dumps(document))
+    (again,), _ = read_report(tmp_path)
+    assert again.topology == "dual" and again.cpu_ms_chain == 480

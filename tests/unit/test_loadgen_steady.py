@@ -96,3 +96,16 @@ def test_a_load_too_short_for_three_batches_is_an_error_that_says_why() -> None:
     result.load_ended, result.plan_ran_out = 12.4, True
     with pytest.raises(ValueError, match="too soon for 5 batches of 5 s; raise --messages"):
         meter.finish(result)
+
+
+def test_a_load_whose_sends_failed_says_so_rather_than_asking_for_more_messages() -> None:
+    clock, result = Clock(), RunResult(mode="inflight", started=0, load_ended=0, ended=0, warmup=0)
+    meter = SteadyMeter(warmup=0, batch=3, cap=90, clock=clock)
+    drive(meter, clock, result, [], until=8.0)
+    result.load_ended, result.plan_ran_out = 8.0, True
+    for _ in range(272):
+        result.tally.refused("SMTPConnectError")
+    result.tally.refused(421)
+    with pytest.raises(ValueError, match=r"too soon for 5 batches of 3 s; 273 sends failed or were refused "
+                                         r"\(SMTPConnectError: 272, 421: 1\), so the chain did not take the load"):
+        meter.finish(result)

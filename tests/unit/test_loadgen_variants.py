@@ -1,5 +1,7 @@
 """Sweep variants as written on the command line, and the settings a sweep refuses."""
 
+import re
+
 import pytest
 
 from loadgen.sweep import SweepSettings
@@ -56,3 +58,27 @@ def test_r_past_what_the_images_accept_is_refused_before_any_chain() -> None:
 def test_a_cap_too_short_for_the_minimum_batches_is_refused() -> None:
     with pytest.raises(ValueError, match="--cap 20 leaves no room for 5 batches of 5 s after a 5 s warm-up"):
         SweepSettings(cap=20)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("runners=2x", "runners=2x has no meaning in the milter topology: one MTA, no queue runners"),
+    ("tmpfs+runners=4", "runners=4 has no meaning in the milter topology: one MTA, no queue runners"),
+    ("no-dkim", "no-dkim has no meaning in the milter topology: its MTA calls no DKIM milter"),
+])
+def test_options_without_meaning_in_the_milter_topology_are_refused(text: str, says: str) -> None:
+    variant = Variant.parse(text)
+    variant.check("dual")
+    with pytest.raises(ValueError, match=re.escape(says)):
+        variant.check("milter")
+
+
+def test_the_content_filters_variants_apply_to_the_milter_topology_too() -> None:
+    for text in ("shipped", "tmpfs", "no-sa+no-clamav", "memory=700m", "sa-network+dns=200ms"):
+        Variant.parse(text).check("milter")
+
+
+def test_the_milter_topology_gets_sessions_enough_to_keep_every_worker_busy() -> None:
+    """Its sessions wait for their 250 while amavisd-new filters: they bound the work."""
+    settings = SweepSettings(sessions=4)
+    assert [settings.sessions_for(w, "dual") for w in (1, 4, 8)] == [4, 4, 4]
+    assert [settings.sessions_for(w, "milter") for w in (1, 4, 8)] == [4, 10, 18]
