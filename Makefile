@@ -183,6 +183,8 @@ accept-rate: lint-config $(VENV)/.installed ## MTA-RX's accept rate, a new conne
 	$(VENV)/bin/python -m loadgen accept $(LOADGEN_ARGS)
 
 burst: lint-config $(VENV)/.installed ## Experiment: 20 50 100 200 SMTP sessions at once, dual chain vs milter: filter concurrency, time to 250 (~16 min)
+	@# Both topologies' chains: the other topology's images too.
+	@$(MAKE) --no-print-directory build TOPOLOGY=$(if $(filter milter,$(TOPOLOGY)),dual,milter)
 	$(VENV)/bin/python -m loadgen burst $(LOADGEN_ARGS)
 
 bench: $(VENV)/.installed ## The load generator's own msg/s vs Postfix's smtp-source, into a null sink
