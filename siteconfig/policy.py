@@ -142,7 +142,9 @@ class Policy(_Section):
     def for_topology(self, topology: str) -> "Policy":
         """The policy as the chain of that topology keeps it: in the milter topology the
         destinies are [milter]'s, and there is no DKIM milter (it is tested on the dual chain)."""
-        if topology != "milter":
+        if topology not in ("dual", "milter"):
+            raise ValueError(f"the topology must be dual or milter, got {topology!r}")
+        if topology == "dual":
             return self
         content = self.content.model_copy(update=self.milter.model_dump())
         return self.model_copy(update={"content": content, "dkim": None})

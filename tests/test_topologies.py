@@ -18,7 +18,7 @@ from harness.smtp import send_message_async
 from siteconfig.policy import Policy
 from tests.claims import differs_by_design, not_borne_out
 from tests.conftest import REMOTE_DOMAIN, People, not_applicable_unless
-from tests.test_content_filter import assert_not_bounced
+from tests.test_content_filter import assert_not_bounced, with_attachment
 
 pytestmark = pytest.mark.chain
 
@@ -40,15 +40,18 @@ def offer(stack: Stack, people: People, message: object, rcpts: list[str]) -> Sm
     return send_message(message, port=stack.smtp_port, mail_from=people.address(people.sender), rcpt_to=rcpts)
 
 
-@pytest.mark.parametrize("kind", ["virus", "spam"])
-def test_a_virus_or_kill_level_spam_is_refused_in_the_session_only_in_the_milter_setup(
+@pytest.mark.parametrize("kind", ["virus", "spam", "banned"])
+def test_a_virus_kill_level_spam_or_banned_file_is_refused_in_the_session_only_in_the_milter_setup(
     stack: Stack, policy: Policy, people: People, request: pytest.FixtureRequest, kind: str
 ) -> None:
     not_applicable_unless(policy.content.checked, "the policy has content checks off (content.checked = false)")
     destiny = getattr(policy.content, kind)
     reader = people.address(people.reader)
-    message = make_message(sender=people.address(people.sender), to=reader, tag=f"verdict-{kind}",
-                           body=f"{GTUBE if kind == 'spam' else EICAR}\n")
+    if kind == "banned":
+        message = with_attachment(people, b"MZ not really a program", "invoice.pdf.exe", tag="verdict-banned")
+    else:
+        message = make_message(sender=people.address(people.sender), to=reader, tag=f"verdict-{kind}",
+                               body=f"{GTUBE if kind == 'spam' else EICAR}\n")
     msgid = message_id_of(message)
     result = offer(stack, people, message, [reader])
     evidence = f"{result}\n{stack.trail(msgid)}"
@@ -59,6 +62,7 @@ def test_a_virus_or_kill_level_spam_is_refused_in_the_session_only_in_the_milter
         assert not stack.tx.copies(people.reader, msgid), evidence
         return
     # The dual chain: MTA-RX said 250 before amavisd-new looked; the verdict comes later.
+    not_applicable_unless(destiny != "pass", f"the policy's {kind} destiny is pass: nothing to refuse")
     assert result.accepted, evidence
     (verdict,) = stack.amavis.wait_for_verdicts(msgid)
     assert verdict.action == "Blocked", stack.trail(msgid)
@@ -166,6 +170,7 @@ def test_with_amavisd_new_hung_the_client_waits_for_its_250_only_in_the_milter_s
     reader = people.address(people.reader)
     message = make_message(sender=people.address(people.sender), to=reader, tag="amavis-hung")
     msgid = message_id_of(message)
+    before = _milter_work(stack)  # left by earlier tests: not this message's
     stack.pause("amavis")  # a hang: its socket still takes connections, nothing answers
 
     async def observe() -> tuple[SmtpResult, float, bool]:
@@ -176,8 +181,9 @@ def test_with_amavisd_new_hung_the_client_waits_for_its_250_only_in_the_milter_s
         # DATA. Watched for as long as the dual chain takes for a whole transaction while
         # amavisd-new is frozen (HOLD_S), it must get no reply; then amavisd-new is let go.
         deadline = time.monotonic() + 60
-        while not await asyncio.to_thread(_milter_holds_a_message, stack):
-            assert time.monotonic() < deadline and not sending.done(), "the milter never got the message"
+        while not (await asyncio.to_thread(_milter_work, stack)) - before:
+            assert time.monotonic() < deadline and not sending.done(), (
+                f"the milter never got the message\n{stack.trail(msgid)}")
             await asyncio.sleep(0.2)
         try:
             await asyncio.wait_for(asyncio.shield(sending), timeout=HOLD_S)
@@ -196,6 +202,6 @@ def test_with_amavisd_new_hung_the_client_waits_for_its_250_only_in_the_milter_s
                       "amavisd-new was let go")
 
 
-def _milter_holds_a_message(stack: Stack) -> bool:
+def _milter_work(stack: Stack) -> set[str]:
     """amavisd-milter keeps each message it hands amavisd-new in a directory of its work area."""
-    return bool(stack.exec("milter", ["sh", "-c", "ls /var/lib/amavis/milter/tmp/ 2>/dev/null; true"]).strip())
+    return set(stack.exec("milter", ["sh", "-c", "ls /var/lib/amavis/milter/tmp/ 2>/dev/null; true"]).split())

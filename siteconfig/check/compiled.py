@@ -45,7 +45,10 @@ TOPOLOGY_CFS = {"dual": CHAIN_CFS, "milter": {"mta": ("testbed-milter", MILTER_C
 
 def chain_cfs() -> dict[str, tuple[str, str]]:
     """The sendmails of the run's topology ($TESTBED_TOPOLOGY, set by make from TOPOLOGY=)."""
-    return TOPOLOGY_CFS[os.environ.get("TESTBED_TOPOLOGY") or "dual"]
+    name = os.environ.get("TESTBED_TOPOLOGY") or "dual"
+    if name not in TOPOLOGY_CFS:
+        raise ValueError(f"TESTBED_TOPOLOGY must be one of {', '.join(TOPOLOGY_CFS)}, got {name!r}")
+    return TOPOLOGY_CFS[name]
 _FIELD_START = re.compile(r",\s*(?=[A-Za-z]=)")
 _DNSBL_LOOKUP = re.compile(r"\$\(e?dnsbl \$4\.\$3\.\$2\.\$1\.(\S+?)\.? \$:")
 
