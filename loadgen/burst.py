@@ -218,6 +218,8 @@ def run_burst(topology: Topology, sessions: int, workers: int, plan: list[Planne
     many queue runners, or amavisd-milter requests), `sessions` clients for `duration`
     seconds, then up to `grace` seconds for the transactions under way to finish and up to
     `drain` for the accepted mail to reach the mailboxes."""
+    if not plan:
+        raise ValueError("the burst has no messages to send (--messages must be at least 1)")
     env = {"AMAVIS_MAX_SERVERS": str(workers), "RX_QUEUE_RUNNERS": str(workers)}
     run = BurstRun(topology.name, sessions, workers, duration)
     with Stack(topology=topology, env=env) as stack:
@@ -232,11 +234,13 @@ def run_burst(topology: Topology, sessions: int, workers: int, plan: list[Planne
         sampler.start()
         follower.start()
         run.started = time.time()
-        asyncio.run(_offer(stack.smtp_port, plan, run, grace, lambda: _memory(stack, run)))
-        following.set()
-        follower.join()
-        stack.exec("amavis", ["touch", STOP_FILE])
-        sampler.join(timeout=30)
+        try:
+            asyncio.run(_offer(stack.smtp_port, plan, run, grace, lambda: _memory(stack, run)))
+        finally:  # a failed point must not leave the follower polling a removed chain
+            following.set()
+            follower.join()
+            stack.exec("amavis", ["touch", STOP_FILE])
+            sampler.join(timeout=30)
         run.samples = parse_samples(output[0] if output else "")
         receiving = stack.logs("rx", since=run.started - 1)
         run.refusing_logged = sum("rejecting connections" in line for line in receiving.splitlines())

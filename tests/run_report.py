@@ -107,6 +107,8 @@ def _topologies(reports: list[Any], path: Path, topology: str) -> list[str]:
         lines += ["## The document's milter-vs-dual claims, as found", "", *claims, ""]
     if len(runs) > 1:
         runs = dict(sorted(runs.items()))  # dual first
-        lines += [f"## Both topologies (the {other} column is from {other_xml.name})", "",
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(other_xml.stat().st_mtime))
+        # Whatever run left that file: its time lets a reader see it is not from another day.
+        lines += [f"## Both topologies (the {other} column is from {other_xml.name}, written {written})", "",
                   topology_report.side_by_side(runs), ""]
     return lines
