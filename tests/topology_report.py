@@ -28,7 +28,7 @@ class Outcomes:
     claims: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, test, text)
 
     def add(self, nodeid: str, outcome: str, properties: list[tuple[str, str]]) -> None:
-        module = nodeid.split("::")[0].rsplit("/", 1)[-1]
+        module = nodeid.split("::")[0].removeprefix("tests/")  # unit/test_x.py apart from test_x.py
         counts = self.by_module.setdefault(module, Counter())
         counts[outcome] += 1
         for name, text in properties:

@@ -71,6 +71,7 @@ def test_the_summary_sets_both_topologies_side_by_side_with_their_claims(tmp_pat
         _report("tests/test_topologies.py::test_split", "passed", props=[(NOT_BORNE_OUT, "removed one")]),
         _report("tests/test_topologies.py::test_root", "passed", props=[(DIFFERS, "runs as root")]),
         _report("tests/test_queue_only.py::test_q", "skipped", when="setup"),
+        _report("tests/unit/test_topologies.py::test_lint", "passed"),  # a unit module of the same name
     ])
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuites><testsuite><testcase classname="tests.test_queue_only" name="test_q"/>'
@@ -81,6 +82,7 @@ def test_the_summary_sets_both_topologies_side_by_side_with_their_claims(tmp_pat
     dual = from_junit(junit)
     table = side_by_side({"dual": dual, "milter": milter})
     assert "| test_queue_only.py | 1 passed | 1 n/a |" in table
+    assert "| unit/test_topologies.py | (not run) | 1 passed |" in table
     assert "| test_topologies.py | 1 passed, 1 differs by design | 2 passed, 1 differs by design, 1 claim not " \
            "borne out |" in table
     assert [c[0] for c in milter.claims] == ["claim not borne out", "differs by design"]
