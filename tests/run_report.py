@@ -23,6 +23,7 @@ class FaultRow:
     duplicated: int
     refused: int  # refused or failed sends (not acknowledged: the client still has them)
     drain_s: float  # from the chain healed to the last acknowledged message arriving
+    host: str  # how busy the machine was meanwhile (harness.host): a slow drain's first suspect
     notes: str
 
 
@@ -33,7 +34,7 @@ HOSTILE: list[str] = []  # one line per pass of hostile input (e.g. the fuzz pas
 def markdown(rows: list[FaultRow]) -> str:
     names = list(asdict(rows[0]))
     lines = ["| " + " | ".join(n.replace("_", " ") for n in names) + " |",
-             "| " + " | ".join("---" if n in ("fault", "notes") else "---:" for n in names) + " |"]
+             "| " + " | ".join("---" if n in ("fault", "host", "notes") else "---:" for n in names) + " |"]
     lines += ["| " + " | ".join(str(v) for v in asdict(row).values()) + " |" for row in rows]
     return "\n".join(lines)
 

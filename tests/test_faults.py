@@ -9,6 +9,7 @@ every acknowledged message arrived: lost must be 0; duplicates are counted and e
 the end of the run and written to reports/.
 """
 
+import os
 import re
 import time
 import zlib
@@ -21,8 +22,11 @@ import pytest
 
 from harness import Stack, poll_until
 from harness.duplicates import duplicate_cause
+from harness.host import HostGauge
 from loadgen.background import BackgroundLoad
+from loadgen.runner import RunResult
 from loadgen.workload import Workload, pregenerate
+from siteconfig.check.compiled import parse_cf
 from tests.conftest import policy_under_test
 from tests.run_report import ROWS, FaultRow
 
@@ -246,11 +250,20 @@ class FaultCase:
     drain_bound: float  # s from healing to the last first arrival
 
 
-# Drain bounds. After healing, MTA-RX's persistent runners retry at once (no MinQueueAge) and
-# the backlog is at most a few minutes of 2 msg/s; in the landed CI runs drains took 7-53 s.
-# A hang holds messages until a client timeout fires (MTA-RX 30 s, amavisd-new 60 s) first.
+# Drain bounds: from healing to the last acknowledged message's arrival. After a crash or a
+# stop, MTA-RX's persistent runners retry at once (no MinQueueAge), MTA-TX every 10 s, and the
+# backlog is 10-40 messages: 7-15 s on a quiet host (up to 90 s after amavisd-new's master was
+# killed, while SpamAssassin reloads). A hang holds messages until a client timeout fires
+# (MTA-RX 30 s, amavisd-new 60 s) first: 36-95 s.
 DRAIN_BOUND = 120.0
 HANG_DRAIN_BOUND = 180.0
+# Unless the host's load average reached QueueLA meanwhile: then sendmail queues a message
+# instead of sending it, and its queue runs pass over it, until the load falls below what the
+# message's priority allows (QueueFactor / (load - QueueLA + 1)). The document's MTA-TX keeps
+# the default QueueLA (it disables only RefuseLA). With 22 busy loops beside a fault test
+# here (load 24.5), MTA-TX held a message for 2 minutes: drain 137 s. Such a drain follows the
+# host, not the chain; its bound only says the mail came out at all.
+LOADED_DRAIN_BOUND = 600.0
 HANDING_OVER = {"rx", "amavis", "tx"}  # the processes that pass a message on and record that they did
 
 
@@ -290,14 +303,16 @@ def test_every_acknowledged_message_arrives_whole_once_and_soon_after(chain: Sta
     plan = pregenerate(800, Workload(local_share=0.3, submission_share=0.2, median_size=3000,
                                      seed=zlib.crc32(name.encode())))
     notes: list[str] = []
-    with BackgroundLoad(chain, plan, rate=RATE) as load:
+    with BackgroundLoad(chain, plan, rate=RATE, drain=LOADED_DRAIN_BOUND) as load:
         load.wait_accepted(10)
         with fault.act(chain, load, notes):
             pass
         healed = time.time()
-        load.wait_accepted(10, timeout=180)  # the healed chain accepts again
-        result = load.result()
-        load.settle(result, lambda: not chain.rx.queue() and not chain.tx.queue())
+        with HostGauge(threshold=queue_la(chain)) as gauge:
+            load.wait_accepted(10, timeout=180)  # the healed chain accepts again
+            result = load.result()
+            load.settle(result, lambda: not chain.rx.queue() and not chain.tx.queue())
+            host = gauge.read()
     matched = result.matched()
     first_arrivals = result.first_arrivals()
     logs = {service: chain.logs(service) for service in DAEMONS} if matched.duplicated else {}
@@ -307,7 +322,7 @@ def test_every_acknowledged_message_arrives_whole_once_and_soon_after(chain: Sta
     row = FaultRow(fault=name, acknowledged=len(result.scheduled), delivered=matched.delivered,
                    lost=len(matched.missing), duplicated=sum(matched.duplicated.values()),
                    refused=result.tally.errors, drain_s=round(max(first_arrivals, default=healed) - healed, 1),
-                   notes="; ".join(notes))
+                   host=str(host), notes="; ".join(notes))
     ROWS.append(row)
     evidence = "\n".join(chain.trail(d.message_id) for d in [*matched.missing[:3], *matched.wrong[:3]])
     assert matched.missing == [], f"{row}\nlost {len(matched.missing)} acknowledged messages:\n{evidence}"
@@ -318,4 +333,24 @@ def test_every_acknowledged_message_arrives_whole_once_and_soon_after(chain: Sta
     unexplained = [cause for cause in causes if cause.startswith("unexplained")]
     evidence = "\n".join(chain.trail(d.message_id) for d in list(matched.duplicated)[:3])
     assert not unexplained, f"{row}\nduplicates the logs do not explain:\n{evidence}"
-    assert row.drain_s <= fault.drain_bound, f"{row}\ndrained in {row.drain_s} s, bound {fault.drain_bound} s"
+    bound = LOADED_DRAIN_BOUND if host.reached_threshold else fault.drain_bound
+    if row.drain_s > bound:
+        pytest.fail(f"{row}\ndrained in {row.drain_s} s, bound {bound} s (host: {host})\n"
+                    + last_arrivals(chain, result, healed), pytrace=False)
+
+
+def queue_la(stack: Stack) -> float:
+    """The lowest load average at which MTA-RX or MTA-TX queues mail instead of sending it:
+    O QueueLA of their .cf, else sendmail's default, 8 per CPU online (the containers see
+    the host's CPUs)."""
+    cfs = (stack.rx.compiled(), parse_cf(stack.exec("tx", ["cat", "/etc/mail/sendmail.cf"])))
+    return min(cf.number("QueueLA", 8 * (os.cpu_count() or 1)) for cf in cfs)
+
+
+def last_arrivals(stack: Stack, result: RunResult, healed: float, count: int = 2) -> str:
+    """The messages that arrived last after the heal: when they were accepted and arrived,
+    and their trail through the daemons' logs (where the time went)."""
+    latest = sorted(result.first_arrival().items(), key=lambda item: item[1])[-count:]
+    return "\n".join(f"last to arrive: {d.message_id} to {d.recipient}: accepted "
+                     f"{result.accepted.get(d.message_id, healed) - healed:+.1f} s, arrived {at - healed:+.1f} s "
+                     f"after the heal\n{stack.trail(d.message_id)}" for d, at in reversed(latest))
