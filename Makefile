@@ -87,11 +87,9 @@ build: base config ## Build the images of the chain (from CONFIG); a refused fil
 lint-config: build ## Check CONFIG: the document's invariants, policy vs the compiled config, sendmail -bt, amavisd-new, BIND
 	@$(VENV)/bin/python -m siteconfig.check
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/venv.sh
 	@bash scripts/host-prereqs.sh --python-only
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
-	@touch $@
+	@PYTHON=$(PYTHON) bash scripts/venv.sh $(VENV)
 
 up: lint-config ## Run the chain for a person to poke at (prints where to send mail)
 	@# Our own running chain holds these ports; only someone else's is a conflict.
