@@ -16,9 +16,14 @@ import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))')
 key=$({ "$python" --version; echo "$requirements"; cat constraints.txt; } | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/mailchain-testbed
+cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+cache=${cache:+$cache/mailchain-testbed}
+if [ -z "$cache" ] || ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+  # No usable cache directory (no HOME, a read-only one): the environment stays in the clone.
+  cache=$PWD/.build/venvs
+  mkdir -p "$cache"
+fi
 venv=$cache/venv-$key
-mkdir -p "$cache"
 
 # One installer at a time (two clones' `make test` at once); a half-made environment (an
 # install interrupted) has no .complete and is made again.
