@@ -69,13 +69,10 @@ def sampler_script(topology: str, *, seconds: float, interval: float = 0.25) -> 
 def parse_samples(text: str) -> list[Sample]:
     """The sampler's lines; a line cut short (the exec ended mid-write) is skipped."""
     samples = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 6:
-            try:
+    for parts in (line.split() for line in text.splitlines()):
+        with contextlib.suppress(ValueError):
+            if len(parts) == 6:
                 samples.append(Sample(float(parts[0]), float(parts[1]), *(int(p) for p in parts[2:])))
-            except ValueError:
-                continue
     return samples
 
 
