@@ -1,10 +1,11 @@
-"""The queues of MTA-RX and MTA-TX: `mailq` parsed, and what both faces of the chain's
+"""The queues and .cf of MTA-RX and MTA-TX: `mailq` parsed, and what both faces of the chain's
 sendmails (harness/rx.py, harness/tx.py) read from them."""
 
 import re
 from dataclasses import dataclass, field
 
 from harness.containers import Containers
+from siteconfig.check.compiled import CompiledCf, parse_cf
 
 __all__ = ["QueueEntry", "Sendmail", "parse_mailq"]
 
@@ -46,14 +47,21 @@ def parse_mailq(output: str) -> list[QueueEntry]:
 
 
 class Sendmail:
-    """One of the chain's sendmails, MTA-RX or MTA-TX, seen by its queue: what waits in
-    it. The two differ here only in their service, `mailq` command and queue directory."""
+    """One of the chain's sendmails, MTA-RX or MTA-TX, seen by its queue (what waits in it)
+    and its .cf. The two differ here only in their service, .cf, `mailq` command and queue
+    directory."""
 
-    def __init__(self, containers: Containers, service: str, *, mailq: list[str], directory: str) -> None:
+    def __init__(self, containers: Containers, service: str, *, cf: str, mailq: list[str], directory: str) -> None:
         self._containers = containers
         self._service = service
+        self.cf = cf
         self._mailq = mailq
         self._directory = directory
+
+    def compiled(self) -> CompiledCf:
+        """The running daemon's .cf, read: what the configuration under test sets (tests
+        read values from it instead of copying them out of an .mc)."""
+        return parse_cf(self._containers.exec(self._service, ["cat", self.cf]))
 
     def queue(self) -> list[QueueEntry]:
         return parse_mailq(self._containers.exec(self._service, self._mailq))

@@ -5,7 +5,6 @@ import re
 
 from harness.containers import Containers, StackError
 from harness.queues import Sendmail
-from siteconfig.check.compiled import CompiledCf, parse_cf
 
 __all__ = ["MtaRx"]
 
@@ -15,13 +14,8 @@ class MtaRx(Sendmail):
 
     def __init__(self, containers: Containers) -> None:
         # mailq needs the .cf: MTA-RX's is not sendmail's default one.
-        self.cf = containers.topology.rx_cf
-        super().__init__(containers, "rx", mailq=["mailq", f"-C{self.cf}"], directory=containers.topology.rx_queue)
-
-    def compiled(self) -> CompiledCf:
-        """The running daemon's .cf, read: what the configuration under test sets (tests
-        read values from it instead of copying them out of an .mc)."""
-        return parse_cf(self._containers.exec("rx", ["cat", self.cf]))
+        cf = containers.topology.rx_cf
+        super().__init__(containers, "rx", cf=cf, mailq=["mailq", f"-C{cf}"], directory=containers.topology.rx_queue)
 
     @property
     def queue_runners(self) -> int:

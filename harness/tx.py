@@ -34,7 +34,7 @@ def _has_message_id(message: EmailMessage, message_id: str) -> bool:
 
 class MtaTx(Sendmail):
     def __init__(self, containers: Containers) -> None:
-        super().__init__(containers, "tx", mailq=["mailq"], directory="/var/spool/mqueue")
+        super().__init__(containers, "tx", cf="/etc/mail/sendmail.cf", mailq=["mailq"], directory="/var/spool/mqueue")
 
     def mailbox(self, user: str) -> list[EmailMessage]:
         """The messages in MTA-TX's /var/mail/<user>, oldest first."""

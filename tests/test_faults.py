@@ -26,7 +26,6 @@ from harness.host import HostGauge
 from loadgen.background import BackgroundLoad
 from loadgen.runner import RunResult
 from loadgen.workload import Workload, pregenerate
-from siteconfig.check.compiled import parse_cf
 from tests.conftest import policy_under_test
 from tests.run_report import ROWS, FaultRow
 
@@ -347,8 +346,7 @@ def queue_la(stack: Stack) -> float:
     """The lowest load average at which MTA-RX or MTA-TX queues mail instead of sending it:
     O QueueLA of their .cf, else sendmail's default, 8 per CPU online (the containers see
     the host's CPUs)."""
-    cfs = (stack.rx.compiled(), parse_cf(stack.exec("tx", ["cat", "/etc/mail/sendmail.cf"])))
-    return min(cf.number("QueueLA", 8 * (os.cpu_count() or 1)) for cf in cfs)
+    return min(mta.compiled().number("QueueLA", 8 * (os.cpu_count() or 1)) for mta in (stack.rx, stack.tx))
 
 
 def last_arrivals(stack: Stack, result: RunResult, healed: float, count: int = 2) -> str:
