@@ -11,6 +11,8 @@
 #                          (compose.milter.yaml), the setup the document compares it with
 #   PYTEST_ARGS=...        extra pytest arguments (make test, make test-unit)
 #   TEST_CHAINS=2          make test: pytest-xdist workers, each with a chain of its own (1: one chain)
+#   TESTBED_QUEUE_RUNS=asked|persistent  a test waiting for a message asks MTA-RX for a queue run
+#                          (`sendmail -q`, default) or waits for the persistent runners (5 s idle sleep)
 #   LOADGEN_ARGS=...       extra arguments of `python -m loadgen sweep` (make capacity*)
 #   EXPERIMENT_WORKERS=3   worker count of capacity-tmpfs and capacity-runners (the knee here)
 #   CLIFF_WORKERS=8 CLIFF_MEMORY=300m  capacity-memory: that many workers in that much memory

@@ -71,6 +71,14 @@ class Containers:
         """exec_bytes, decoded."""
         return self.exec_bytes(service, command, user=user).decode(errors="replace")
 
+    def exec_detached(self, service: str, command: list[str]) -> None:
+        """Start a command in a service's container and return at once; it runs on there
+        (what it does shows in the daemon's log)."""
+        try:
+            self.container(service).exec_run(command, detach=True)
+        except docker.errors.APIError as refused:
+            raise StackError(f"{service}: cannot run {' '.join(command)}: {refused.explanation}") from None
+
     # --- logs --------------------------------------------------------------------------
 
     def logs(self, service: str, *, tail: int | str = "all", since: float | None = None,

@@ -21,18 +21,24 @@ def poll_until(
     interval: float = 0.2,
     fatal: Callable[[], str | None] | None = None,
     evidence: Callable[[], str] | None = None,
+    nudge: Callable[[], None] | None = None,
 ) -> T:
     """Call `check` until it returns something truthy, and return that.
 
     `fatal` is asked on every round and stops the wait at once when it returns a reason
     (a container died: waiting longer cannot help). On timeout or a fatal reason the
     error names `what` was awaited and carries `evidence()` (logs, transcripts).
+    `nudge` is called once, after the first check found nothing: it asks for what is
+    awaited (a queue run) instead of waiting for it to come on its own schedule.
     """
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
+        if nudge is not None:
+            nudge()
+            nudge = None
         reason = fatal() if fatal else None
         if reason is None and time.monotonic() >= deadline:
             reason = f"not within {timeout:g} s"

@@ -29,11 +29,14 @@ class SinkMessage:
 
 
 class SinkClient:
-    def __init__(self, base_url: str, *, timeout: float = 10, trail: Callable[[str], str] | None = None) -> None:
-        """`trail(message_id)`: the message's way through the chain, for a wait that fails."""
+    def __init__(self, base_url: str, *, timeout: float = 10, trail: Callable[[str], str] | None = None,
+                 hasten: Callable[[], None] | None = None) -> None:
+        """`trail(message_id)`: the message's way through the chain, for a wait that fails;
+        `hasten`: as for MtaTx, asks MTA-RX to pass queued mail on now."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.trail = trail
+        self.hasten = hasten
 
     def _request(self, method: str, path: str) -> bytes:
         request = urllib.request.Request(self.base_url + path, method=method)
@@ -58,4 +61,4 @@ class SinkClient:
         trail = self.trail
         return poll_until(lambda: self.by_message_id(message_id), timeout=timeout,
                           what=f"<{message_id}> at the sink", interval=0.5,
-                          evidence=(lambda: trail(message_id)) if trail else None)
+                          evidence=(lambda: trail(message_id)) if trail else None, nudge=self.hasten)

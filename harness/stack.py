@@ -23,9 +23,21 @@ from harness.sink import SinkClient
 from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
 
-__all__ = ["REPO", "Stack", "StackError"]
+__all__ = ["REPO", "Stack", "StackError", "queue_runs_asked"]
 
 REPO = Path(__file__).resolve().parents[1]
+QUEUE_RUNS = ("asked", "persistent")
+
+
+def queue_runs_asked() -> bool:
+    """Whether a wait for a message asks MTA-RX for a queue run (MtaRx.run_queue) when the
+    message is not there at the first look: TESTBED_QUEUE_RUNS=asked, the default. With
+    "persistent" only the daemon's persistent runners move mail, as in production: the
+    same tests, each waiting up to 5 s longer per message."""
+    value = os.environ.get("TESTBED_QUEUE_RUNS") or "asked"
+    if value not in QUEUE_RUNS:
+        raise StackError(f"TESTBED_QUEUE_RUNS={value!r}: use one of {', '.join(QUEUE_RUNS)}")
+    return value == "asked"
 
 
 class _Compose(DockerCompose):
@@ -65,8 +77,9 @@ class Stack(Containers):
         # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
         self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
         self.rx = MtaRx(self)
-        self.amavis = Amavis(self)
-        self.tx = MtaTx(self)
+        self.hasten = self.rx.run_queue if queue_runs_asked() else None
+        self.amavis = Amavis(self, hasten=self.hasten)
+        self.tx = MtaTx(self, hasten=self.hasten)
 
     # --- lifecycle of the whole chain ----------------------------------------------------
 
@@ -141,7 +154,8 @@ class Stack(Containers):
     def sink(self) -> SinkClient:
         """What MTA-TX relayed to "the Internet"; a wait for a message there that fails
         shows the message's trail."""
-        return SinkClient(f"http://127.0.0.1:{self.host_port('internet', 8025)}", trail=self.trail)
+        return SinkClient(f"http://127.0.0.1:{self.host_port('internet', 8025)}", trail=self.trail,
+                          hasten=self.hasten)
 
     def mx_address(self) -> str:
         """The address of the daemons' shared namespace on the "internet" network."""

@@ -5,6 +5,9 @@ import pytest
 
 from harness.amavis import Amavis
 from harness.containers import Containers, StackError
+from harness.rx import MtaRx
+from harness.stack import queue_runs_asked
+from harness.topology import DUAL, MILTER
 from harness.tx import MtaTx
 
 MBOX = b"".join(
@@ -31,6 +34,12 @@ class FakeContainers(Containers):
     def exec_bytes(self, service: str, command: list[str], *, user: str = "root") -> bytes:
         self.ran.append(command)
         return self.output if command[0] != "kill" else b""
+
+    def exec_detached(self, service: str, command: list[str]) -> None:
+        self.ran.append([f"{service}:", *command])
+
+    def trail(self, message_id: str) -> str:
+        return f"(the trail of <{message_id}>)"
 
 
 def test_copies_are_the_messages_whose_message_id_is_exactly_the_one_asked_for() -> None:
@@ -60,3 +69,38 @@ def test_kill_takes_the_oldest_match_or_the_pid_given() -> None:
 
 def test_amavis_children_are_its_processes_but_the_master() -> None:
     assert Amavis(FakeContainers(PS.encode())).children() == 2
+
+
+@pytest.mark.parametrize(("topology", "cf", "tag"), [(DUAL, "/etc/mail/sendmail-rx.cf", "sm-mta-rx"),
+                                                     (MILTER, "/etc/mail/sendmail.cf", "sm-mta")])
+def test_a_queue_run_is_asked_of_the_receiving_sendmail_by_its_cf_and_logs_under_its_name(topology, cf, tag) -> None:
+    containers = FakeContainers(b"")
+    containers.topology = topology
+    MtaRx(containers).run_queue()
+    assert containers.ran == [["rx:", "sendmail", f"-C{cf}", f"-L{tag}", "-q"]]
+
+
+def test_a_wait_that_misses_asks_for_a_queue_run_once_and_one_that_finds_the_message_asks_nothing() -> None:
+    asked: list[str] = []
+    tx = MtaTx(FakeContainers(MBOX), hasten=lambda: asked.append("run"))
+    tx.wait_for_mailbox("alice", "xa.1@testbed.test", timeout=5)
+    assert asked == []
+    empty = MtaTx(FakeContainers(b""), hasten=lambda: asked.append("run"))
+    with pytest.raises(TimeoutError):
+        empty.wait_for_mailbox("alice", "a.1@testbed.test", timeout=1.2)
+    assert asked == ["run"]
+
+
+@pytest.mark.parametrize(("value", "asked"), [(None, True), ("", True), ("asked", True), ("persistent", False)])
+def test_testbed_queue_runs_says_whether_waits_ask_for_queue_runs(monkeypatch, value, asked) -> None:
+    if value is None:
+        monkeypatch.delenv("TESTBED_QUEUE_RUNS", raising=False)
+    else:
+        monkeypatch.setenv("TESTBED_QUEUE_RUNS", value)
+    assert queue_runs_asked() is asked
+
+
+def test_an_unknown_testbed_queue_runs_is_refused_naming_the_choices(monkeypatch) -> None:
+    monkeypatch.setenv("TESTBED_QUEUE_RUNS", "sometimes")
+    with pytest.raises(StackError, match="TESTBED_QUEUE_RUNS='sometimes': use one of asked, persistent"):
+        queue_runs_asked()

@@ -24,3 +24,12 @@ def test_a_fatal_reason_stops_the_wait_at_once() -> None:
 
 def test_poll_timeout_is_a_timeout_error() -> None:
     assert issubclass(PollTimeout, TimeoutError)
+
+
+def test_a_nudge_is_given_once_after_the_first_miss_and_not_when_the_first_look_finds_it() -> None:
+    nudges: list[int] = []
+    answers = iter([None, None, "found"])
+    assert poll_until(lambda: next(answers), timeout=5, interval=0, what="x", nudge=lambda: nudges.append(1)) == "found"
+    assert nudges == [1]
+    assert poll_until(lambda: "at once", timeout=5, interval=0, what="x", nudge=lambda: nudges.append(2)) == "at once"
+    assert nudges == [1]
