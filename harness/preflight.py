@@ -66,7 +66,9 @@ def missing_hop(trails: Trails, hops: list[tuple[str, str, str]] = HOPS) -> str 
 def preflight(stack: Stack, *, sender: str, user: str, address: str, timeout: float = 60) -> str:
     """Send one clean message from outside to `address` (user's mailbox) and wait until
     every hop shows in the logs and it is in the mailbox; the message's ID. Raises
-    BrokenChainError naming the first missing hop, with the SMTP result and the trail."""
+    BrokenChainError naming the first missing hop, with the SMTP result and the trail.
+    It asks for no queue run (the tests' waits do, Stack.hasten): the daemon's own
+    persistent queue runners must move it, so a chain whose runners never run fails here."""
     message = make_message(sender=sender, to=address, tag="preflight")
     message_id = message_id_of(message)
     result = send_message(message, port=stack.smtp_port, mail_from=sender, rcpt_to=[address])

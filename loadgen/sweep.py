@@ -54,8 +54,9 @@ class SweepSettings:
     patience: float = 60
     cap: float = 150  # or, at the latest, after this many seconds of saturated load (warm-up included)
     # Messages kept in flight: a backlog deep enough that MTA-RX's queue never runs dry.
-    # Its persistent queue runners (-qp) sleep a second after each run over what the queue
-    # held when the run began, so a shallow backlog makes them idle and understates the
+    # Its persistent queue runners (-qp) sleep a second after a run over what the queue held
+    # when it began, five after a run that found it empty (MIN_SLEEP_TIME in sendmail's
+    # queue.c), so a shallow backlog makes them idle and understates the
     # capacity (2 per worker + 6 measured 1.53 +- 0.15 msg/s at 1 worker, 4 + 10: 1.90 +- 0.23).
     inflight_per_worker: int = 8
     inflight_extra: int = 24
