@@ -64,16 +64,19 @@ class Amavis:
     def verdicts(self, message_id: str) -> list[Verdict]:
         return parse_verdicts(self._containers.logs("amavis"), message_id)
 
-    def wait_for_verdicts(self, message_id: str, *, recipients: int = 1, timeout: float = 60) -> list[Verdict]:
+    def wait_for_verdicts(self, message_id: str, *, recipients: int = 1, timeout: float = 60,
+                          ask_queue_run: bool = True) -> list[Verdict]:
         """amavisd-new's verdicts on the message, once they cover `recipients` recipients
-        (one summary line may name several, or each its own)."""
+        (one summary line may name several, or each its own). `ask_queue_run=False`: wait
+        for MTA-RX's persistent runners to hand it on."""
 
         def covered() -> list[Verdict] | None:
             verdicts = self.verdicts(message_id)
             return verdicts if sum(len(v.recipients) for v in verdicts) >= recipients else None
 
         return poll_until(covered, timeout=timeout, what=f"amavisd-new's verdict on <{message_id}>", interval=0.5,
-                          evidence=lambda: self._containers.trail(message_id), nudge=self._hasten)
+                          evidence=lambda: self._containers.trail(message_id),
+                          nudge=self._hasten if ask_queue_run else None)
 
     def quarantine(self) -> list[str]:
         """Files in amavisd-new's quarantine, as its log names them ("4/virus-<id>")."""

@@ -75,7 +75,7 @@ class Containers:
         """Start a command in a service's container and return at once; it runs on there
         (what it does shows in the daemon's log)."""
         try:
-            self.container(service).exec_run(command, detach=True)
+            self.container(service).exec_run(command, user="root", detach=True)
         except docker.errors.APIError as refused:
             raise StackError(f"{service}: cannot run {' '.join(command)}: {refused.explanation}") from None
 

@@ -19,14 +19,17 @@ class MtaRx(Sendmail):
 
     def run_queue(self) -> None:
         """Start one queue run in MTA-RX now, as an administrator's `sendmail -q` does, and
-        return at once. The harness's waits for a message ask for one (Stack, `hasten`): a
+        return at once. The harness's waits for a message ask for one (Stack.hasten): a
         persistent queue runner that found the queue empty sleeps 5 s before it looks again
         (MIN_SLEEP_TIME in sendmail's queue.c), most of what a test that sends one message
         would otherwise wait. sendmail locks each queued message, so this run and the
-        persistent runners never deliver the same one twice. It logs under the daemon's
-        name (-L), so the message's trail reads as if a persistent runner had sent it."""
-        tag = self._containers.topology.log_tags["rx"]
-        self._containers.exec_detached("rx", ["sendmail", f"-C{self.cf}", f"-L{tag}", "-q"])
+        persistent runners never deliver the same one twice. It takes the daemon's own
+        start-time options (the fault tests' shorter timeouts) and logs under its name (-L),
+        so the trail reads as if a persistent runner had sent the message; what it prints (a
+        refusal, a bad option) goes to the container's log."""
+        topology = self._containers.topology
+        script = f'exec sendmail -C"$1" -L"$2" ${{{topology.rx_options}:-}} -q >/proc/1/fd/2 2>&1'
+        self._containers.exec_detached("rx", ["bash", "-c", script, "run_queue", self.cf, topology.log_tags["rx"]])
 
     @property
     def queue_runners(self) -> int:

@@ -36,7 +36,7 @@ class SinkClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.trail = trail
-        self.hasten = hasten
+        self._hasten = hasten
 
     def _request(self, method: str, path: str) -> bytes:
         request = urllib.request.Request(self.base_url + path, method=method)
@@ -56,9 +56,11 @@ class SinkClient:
     def clear(self) -> None:
         self._request("DELETE", "/api/v1/messages")
 
-    def wait_for(self, message_id: str, *, timeout: float = 60) -> list[SinkMessage]:
-        """The sink's records of the message once at least one has arrived."""
+    def wait_for(self, message_id: str, *, timeout: float = 60, ask_queue_run: bool = True) -> list[SinkMessage]:
+        """The sink's records of the message once at least one has arrived.
+        `ask_queue_run=False`: wait for MTA-RX's persistent runners to move it."""
         trail = self.trail
         return poll_until(lambda: self.by_message_id(message_id), timeout=timeout,
                           what=f"<{message_id}> at the sink", interval=0.5,
-                          evidence=(lambda: trail(message_id)) if trail else None, nudge=self.hasten)
+                          evidence=(lambda: trail(message_id)) if trail else None,
+                          nudge=self._hasten if ask_queue_run else None)

@@ -9,6 +9,7 @@ logs, processes) plus one face per service of the chain: `stack.rx` (harness/rx.
 (harness/sink.py).
 """
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -77,9 +78,15 @@ class Stack(Containers):
         # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
         self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
         self.rx = MtaRx(self)
-        self.hasten = self.rx.run_queue if queue_runs_asked() else None
+        self.hasten = self._ask_queue_run if queue_runs_asked() else None
         self.amavis = Amavis(self, hasten=self.hasten)
         self.tx = MtaTx(self, hasten=self.hasten)
+
+    def _ask_queue_run(self) -> None:
+        """A hint, not a step: a wait whose queue run cannot start (MTA-RX restarting) goes
+        on waiting for the persistent runners."""
+        with contextlib.suppress(StackError):
+            self.rx.run_queue()
 
     # --- lifecycle of the whole chain ----------------------------------------------------
 

@@ -58,10 +58,12 @@ class MtaTx(Sendmail):
         angle brackets): one when delivered once, none when not (yet)."""
         return [m for m in self.mailbox(user) if _has_message_id(m, message_id)]
 
-    def wait_for_mailbox(self, user: str, message_id: str, *, timeout: float = 60) -> EmailMessage:
+    def wait_for_mailbox(self, user: str, message_id: str, *, timeout: float = 60,
+                         ask_queue_run: bool = True) -> EmailMessage:
         """The message with this Message-ID once it is in the user's mailbox, whole: the
         local mailer may still be writing it when its headers are already there (the mailbox
-        is read without its lock), so the copy must read the same on two looks in a row."""
+        is read without its lock), so the copy must read the same on two looks in a row.
+        `ask_queue_run=False`: wait for MTA-RX's persistent runners to move it."""
         seen: list[bytes] = []
 
         def whole() -> EmailMessage | None:
@@ -74,7 +76,7 @@ class MtaTx(Sendmail):
             return copy if stable else None
 
         def hasten() -> None:  # not for a copy seen once and looked at again
-            if not seen and self._hasten:
+            if not seen and self._hasten and ask_queue_run:
                 self._hasten()
 
         return poll_until(whole, timeout=timeout, what=f"<{message_id}> whole in {user}'s mailbox", interval=0.5,

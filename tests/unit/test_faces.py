@@ -6,7 +6,8 @@ import pytest
 from harness.amavis import Amavis
 from harness.containers import Containers, StackError
 from harness.rx import MtaRx
-from harness.stack import queue_runs_asked
+from harness.sink import SinkClient
+from harness.stack import Stack, queue_runs_asked
 from harness.topology import DUAL, MILTER
 from harness.tx import MtaTx
 
@@ -41,6 +42,9 @@ class FakeContainers(Containers):
     def trail(self, message_id: str) -> str:
         return f"(the trail of <{message_id}>)"
 
+    def logs(self, service: str, **_: object) -> str:
+        return self.output.decode()
+
 
 def test_copies_are_the_messages_whose_message_id_is_exactly_the_one_asked_for() -> None:
     tx = MtaTx(FakeContainers(MBOX))
@@ -71,13 +75,18 @@ def test_amavis_children_are_its_processes_but_the_master() -> None:
     assert Amavis(FakeContainers(PS.encode())).children() == 2
 
 
-@pytest.mark.parametrize(("topology", "cf", "tag"), [(DUAL, "/etc/mail/sendmail-rx.cf", "sm-mta-rx"),
-                                                     (MILTER, "/etc/mail/sendmail.cf", "sm-mta")])
-def test_a_queue_run_is_asked_of_the_receiving_sendmail_by_its_cf_and_logs_under_its_name(topology, cf, tag) -> None:
+@pytest.mark.parametrize(("topology", "cf", "tag", "options"),
+                         [(DUAL, "/etc/mail/sendmail-rx.cf", "sm-mta-rx", "RX_SENDMAIL_OPTIONS"),
+                          (MILTER, "/etc/mail/sendmail.cf", "sm-mta", "MTA_SENDMAIL_OPTIONS")])
+def test_a_queue_run_is_asked_of_the_receiving_sendmail_with_its_cf_name_and_start_options(
+    topology, cf, tag, options
+) -> None:
     containers = FakeContainers(b"")
     containers.topology = topology
     MtaRx(containers).run_queue()
-    assert containers.ran == [["rx:", "sendmail", f"-C{cf}", f"-L{tag}", "-q"]]
+    ((service, shell, flag, script, name, *args),) = containers.ran
+    assert (service, shell, flag, name, args) == ("rx:", "bash", "-c", "run_queue", [cf, tag])
+    assert script == f'exec sendmail -C"$1" -L"$2" ${{{options}:-}} -q >/proc/1/fd/2 2>&1'
 
 
 def test_a_wait_that_misses_asks_for_a_queue_run_once_and_one_that_finds_the_message_asks_nothing() -> None:
@@ -104,3 +113,38 @@ def test_an_unknown_testbed_queue_runs_is_refused_naming_the_choices(monkeypatch
     monkeypatch.setenv("TESTBED_QUEUE_RUNS", "sometimes")
     with pytest.raises(StackError, match="TESTBED_QUEUE_RUNS='sometimes': use one of asked, persistent"):
         queue_runs_asked()
+
+
+VERDICT = ("(00001-01) Passed CLEAN {RelayedInbound}, <a@remote.example> -> <u@t.example>, Message-ID: <v.1@t>, "
+           "mail_id: m1, Hits: -1, size: 5, 5 ms\n")
+
+
+def test_each_face_asks_only_when_told_to_and_only_when_the_first_look_misses() -> None:
+    asked: list[str] = []
+    found = Amavis(FakeContainers(VERDICT.encode()), hasten=lambda: asked.append("found"))
+    assert found.wait_for_verdicts("v.1@t", timeout=5)
+    missing = Amavis(FakeContainers(b""), hasten=lambda: asked.append("amavis"))
+    with pytest.raises(TimeoutError):
+        missing.wait_for_verdicts("v.1@t", timeout=0.6)
+    with pytest.raises(TimeoutError):
+        missing.wait_for_verdicts("v.1@t", timeout=0.6, ask_queue_run=False)
+    sink = SinkClient("http://127.0.0.1:9", hasten=lambda: asked.append("sink"))
+    sink.by_message_id = lambda message_id: []  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        sink.wait_for("v.1@t", timeout=0.6)
+    with pytest.raises(TimeoutError):
+        sink.wait_for("v.1@t", timeout=0.6, ask_queue_run=False)
+    tx = MtaTx(FakeContainers(b""), hasten=lambda: asked.append("tx"))
+    with pytest.raises(TimeoutError):
+        tx.wait_for_mailbox("alice", "a.1@testbed.test", timeout=0.6, ask_queue_run=False)
+    assert asked == ["amavis", "sink"]
+
+
+def test_a_queue_run_that_cannot_start_leaves_the_wait_waiting() -> None:
+    class Refusing:
+        def run_queue(self) -> None:
+            raise StackError("rx: cannot run sendmail: container is restarting")
+
+    stack = Stack.__new__(Stack)  # no Docker: only the hint is under test
+    stack.rx = Refusing()  # type: ignore[assignment]
+    stack._ask_queue_run()  # returns: the wait that gave the hint goes on
