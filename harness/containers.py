@@ -57,13 +57,15 @@ class Containers:
         state = container.attrs["State"]
         return str(state.get("Health", {}).get("Status") or state["Status"])
 
-    def exec_bytes(self, service: str, command: list[str], *, user: str = "root") -> bytes:
-        """Run a command in a service's container; a non-zero exit raises with its output."""
+    def exec_bytes(self, service: str, command: list[str], *, user: str = "root",
+                   codes: tuple[int, ...] = (0,)) -> bytes:
+        """Run a command in a service's container; an exit code not in `codes` raises with
+        its output."""
         try:
             code, output = self.container(service).exec_run(command, user=user)
         except docker.errors.APIError as refused:  # e.g. the container is not running (now)
             raise StackError(f"{service}: cannot run {' '.join(command)}: {refused.explanation}") from None
-        if code != 0:
+        if code not in codes:
             raise StackError(f"{service}: {' '.join(command)} exited {code}:\n{output.decode(errors='replace')}")
         return bytes(output)
 
@@ -182,7 +184,9 @@ class Containers:
             pid = found[0][0]
         elif pattern is not None:
             raise ValueError("kill() takes a pattern or a pid, not both")
-        self.exec(service, ["kill", "-9", str(pid)])
+        # 137: the kill was itself killed. Its target was the container's main process, and
+        # the container went down with it, taking the exec along before it could report.
+        self.exec_bytes(service, ["kill", "-9", str(pid)], codes=(0, 137))
         return pid
 
     def process_memory(self, service: str, name: str) -> list[dict[str, int]]:

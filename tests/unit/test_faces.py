@@ -31,10 +31,16 @@ class FakeContainers(Containers):
         self.project = "fake"
         self.output = output
         self.ran: list[list[str]] = []
+        self.kill_exit = 0  # what `kill` exits with in the container
 
-    def exec_bytes(self, service: str, command: list[str], *, user: str = "root") -> bytes:
+    def exec_bytes(self, service: str, command: list[str], *, user: str = "root",
+                   codes: tuple[int, ...] = (0,)) -> bytes:
         self.ran.append(command)
-        return self.output if command[0] != "kill" else b""
+        if command[0] != "kill":
+            return self.output
+        if self.kill_exit not in codes:
+            raise StackError(f"{service}: {' '.join(command)} exited {self.kill_exit}")
+        return b""
 
     def exec_detached(self, service: str, command: list[str]) -> None:
         self.ran.append([f"{service}:", *command])
@@ -58,6 +64,15 @@ def test_pids_lists_matching_processes_in_pid_order_but_not_ps_itself() -> None:
     assert containers.pids("amavis", r"amavisd \((?!master)") == [
         (40, "/usr/sbin/amavisd (ch1-avail)"), (41, "/usr/sbin/amavisd (virgin child)")]
     assert containers.pids("amavis", "pid=") == []
+
+
+def test_killing_a_containers_main_process_counts_when_the_kill_goes_down_with_the_container() -> None:
+    containers = FakeContainers(PS.encode())
+    containers.kill_exit = 137  # SIGKILLed with the container its target was the main process of
+    assert containers.kill("amavis", pid=1) == 1
+    containers.kill_exit = 1  # no such process: a real failure
+    with pytest.raises(StackError, match="exited 1"):
+        containers.kill("amavis", pid=1)
 
 
 def test_kill_takes_the_oldest_match_or_the_pid_given() -> None:
