@@ -41,6 +41,9 @@ export TESTBED_POLICY := $(CURDIR)/$(TESTBED_CONFIG)/policy.toml
 export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG))),latest,$(shell printf '%s' 'cfg-$(CONFIG_ID)' | tr A-Z a-z))
 
 TOPOLOGY ?= dual
+# The site's shape (its daemons' ports, queues, amavisd-new's wiring), written by make build
+# from the compiled .cf files: compose's variables for make up (siteconfig/shape.py).
+SHAPE_ENV = $(TESTBED_CONFIG)/shape-$(TOPOLOGY).env
 $(if $(filter-out dual milter,$(TOPOLOGY)),$(error TOPOLOGY must be dual or milter, got '$(TOPOLOGY)'))
 export TESTBED_TOPOLOGY := $(TOPOLOGY)
 ifeq ($(TOPOLOGY),milter)  # their tests crash, hang and configure the dual chain's daemons
@@ -85,6 +88,7 @@ config: $(VENV)/.installed ## Assemble CONFIG over the sample; print which file 
 build: base config ## Build the images of the chain (from CONFIG); a refused file is named with its line (V=1: Docker's output)
 	@echo "building the images of $(CONFIG_PATH) (Docker's output: .build/build-$(CONFIG_ID).log)"
 	@TESTBED_BASE_IMAGE=$$(cat .build/base-image) $(VENV)/bin/python -m siteconfig.build
+	@$(VENV)/bin/python -m siteconfig.shape
 
 lint-config: build ## Check CONFIG: the document's invariants, policy vs the compiled config, sendmail -bt, amavisd-new, BIND
 	@$(VENV)/bin/python -m siteconfig.check
@@ -97,7 +101,7 @@ up: lint-config ## Run the chain for a person to poke at (prints where to send m
 	@# Our own running chain holds these ports; only someone else's is a conflict.
 	@[ -n "$$(docker compose ps --quiet 2>/dev/null)" ] || \
 	  bash scripts/check-ports.sh $(RX_SMTP_PORT) $(RX_SUBMISSION_PORT) $(OFFICE_SMTP_PORT) $(SINK_API_PORT)
-	docker compose up --detach --wait
+	set -a && . $(SHAPE_ENV) && set +a && docker compose up --detach --wait
 	@echo
 	@echo "The chain is up (project 'testbed', $(TOPOLOGY) topology):"
 	@echo "  SMTP in (outside client):            127.0.0.1:$(RX_SMTP_PORT)     e.g. to alice@testbed.example"

@@ -49,14 +49,20 @@ def parse_mailq(output: str) -> list[QueueEntry]:
 class Sendmail:
     """One of the chain's sendmails, MTA-RX or MTA-TX, seen by its queue (what waits in it)
     and its .cf. The two differ here only in their service, .cf, `mailq` command and queue
-    directory."""
+    directories (the site's: its QueueDirectory and queue groups, from the shape)."""
 
-    def __init__(self, containers: Containers, service: str, *, cf: str, mailq: list[str], directory: str) -> None:
+    def __init__(self, containers: Containers, service: str, *, cf: str, mailq: list[str],
+                 directories: tuple[str, ...]) -> None:
         self._containers = containers
         self._service = service
         self.cf = cf
         self._mailq = mailq
-        self._directory = directory
+        self.directories = directories
+
+    def _queue_files(self) -> str:
+        """A shell command listing the queued messages' qf files (in the queue directories or
+        their qf/ subdirectories)."""
+        return f"find {' '.join(self.directories)} -maxdepth 2 -type f -name 'qf*' 2>/dev/null"
 
     def compiled(self) -> CompiledCf:
         """The running daemon's .cf, read: what the configuration under test sets (tests
@@ -70,5 +76,5 @@ class Sendmail:
         """Message-IDs of the messages waiting in the queue (its qf files' headers): mail
         that is late, not lost."""
         headers = self._containers.exec(self._service, [
-            "sh", "-c", f"cat {self._directory}/qf* 2>/dev/null | grep -i '^H.*Message-Id:'; true"])
+            "sh", "-c", f"{self._queue_files()} | xargs -r cat 2>/dev/null | grep -i '^H.*Message-Id:'; true"])
         return set(re.findall(r"<([^>]+)>", headers))

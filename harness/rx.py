@@ -1,7 +1,6 @@
 """MTA-RX as the tests see it (`stack.rx`): its queue, its queue runners, and its
 connections to amavisd-new."""
 
-import re
 
 from harness.containers import Containers, StackError
 from harness.queues import Sendmail
@@ -12,10 +11,11 @@ __all__ = ["MtaRx"]
 class MtaRx(Sendmail):
     """The receiving sendmail: MTA-RX, or the milter topology's one sendmail."""
 
-    def __init__(self, containers: Containers) -> None:
+    def __init__(self, containers: Containers, directories: tuple[str, ...] = ()) -> None:
+        """`directories`: its queues, as the site's .cf has them (SiteShape.rx.queue_dirs)."""
         # mailq needs the .cf: MTA-RX's is not sendmail's default one.
         cf = containers.topology.rx_cf
-        super().__init__(containers, "rx", cf=cf, mailq=["mailq", f"-C{cf}"], directory=containers.topology.rx_queue)
+        super().__init__(containers, "rx", cf=cf, mailq=["mailq", f"-C{cf}"], directories=directories)
 
     def run_queue(self) -> None:
         """Start one queue run in MTA-RX now, as an administrator's `sendmail -q` does, and
@@ -33,12 +33,13 @@ class MtaRx(Sendmail):
 
     @property
     def queue_runners(self) -> int:
-        """R= of MTA-RX's queue group, as the running daemon's .cf has it."""
-        line = self._containers.exec("rx", ["grep", "^Qmqueue", self.cf])
-        match = re.search(r"R=(\d+)", line)
-        if not match:
-            raise StackError(f"no R= in MTA-RX's queue group: {line}")
-        return int(match.group(1))
+        """R= of MTA-RX's default queue group (sendmail names it mqueue), as the running
+        daemon's .cf has it."""
+        group = self.compiled().queue_groups.get("mqueue")
+        runners = group.number("R") if group else None
+        if runners is None:
+            raise StackError(f"no queue group mqueue with R= in MTA-RX's {self.cf}")
+        return runners
 
     def sample_connections(self, port: int, *, seconds: float, interval: float = 0.05) -> list[int]:
         """How many connections MTA-RX holds to 127.0.0.1:<port>, sampled inside the
@@ -53,7 +54,7 @@ class MtaRx(Sendmail):
             f"end=$(( $(date +%s) + {int(seconds)} )); "
             f"while [ $(date +%s) -lt $end ]; do "
             f"ss -Htn state established '( dport = :{port} and src 127.0.0.1 )' | wc -l; "
-            f"ls {self._directory} | grep -q '^qf' || break; "
+            f"[ -n \"$({self._queue_files()} | head -n1)\" ] || break; "
             f"sleep {interval}; done"
         )
         return [int(n) for n in self._containers.exec("rx", ["bash", "-c", script]).split()]

@@ -23,6 +23,7 @@ from harness.rx import MtaRx
 from harness.sink import SinkClient
 from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
+from siteconfig.shape import ShapeError, SiteShape, current_shape
 
 __all__ = ["REPO", "Stack", "StackError", "queue_runs_asked"]
 
@@ -64,7 +65,12 @@ class Stack(Containers):
         are compose files layered over the topology's (e.g. compose.tmpfs.yaml). `topology`:
         dual or milter (harness/topology.py); default the run's, $TESTBED_TOPOLOGY."""
         super().__init__(project or f"testbed-{uuid.uuid4().hex[:8]}", topology or topology_from_env())
+        try:  # the site's ports, queues and wiring (make build wrote them from its .cf files)
+            self.shape: SiteShape = current_shape(self.topology.name)
+        except ShapeError as missing:
+            raise StackError(str(missing)) from None
         self.settings = {
+            **self.shape.compose_env(),
             "COMPOSE_PROJECT_NAME": self.project,
             # Empty: Docker picks free host ports, read back from the containers.
             "RX_SMTP_PORT": "",
@@ -77,10 +83,10 @@ class Stack(Containers):
         self.compose = _Compose(REPO, compose_file_name=files, wait=True)
         # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
         self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
-        self.rx = MtaRx(self)
+        self.rx = MtaRx(self, tuple(self.shape.rx.queue_dirs))
         self.hasten = self._ask_queue_run if queue_runs_asked() else None
         self.amavis = Amavis(self, hasten=self.hasten)
-        self.tx = MtaTx(self, hasten=self.hasten)
+        self.tx = MtaTx(self, tuple(self.shape.tx.queue_dirs), hasten=self.hasten)
 
     def _ask_queue_run(self) -> None:
         """A hint, not a step: a wait whose queue run cannot start (MTA-RX restarting) goes
@@ -144,17 +150,25 @@ class Stack(Containers):
 
     @property
     def smtp_port(self) -> int:
-        """MTA-RX port 25 on the host, reached from outside any trusted network."""
-        return self.host_port("mx", 25)
+        """MTA-RX's SMTP daemon (the site's, port 25 in the sample) on the host, reached from
+        outside any trusted network."""
+        daemon = self.shape.rx.smtp
+        if daemon is None:
+            raise StackError("MTA-RX runs no SMTP daemon (its .cf names only an MSA)")
+        return self.host_port("mx", daemon.port)
 
     @property
     def submission_port(self) -> int:
-        """MTA-RX port 587 (MSA) on the host."""
-        return self.host_port("mx", 587)
+        """MTA-RX's MSA (587 unless the site's .cf says otherwise) on the host."""
+        daemon = self.shape.rx.msa
+        if daemon is None:
+            raise StackError("MTA-RX runs no MSA (FEATURE(no_default_msa) and no daemon on the submission port)")
+        return self.host_port("mx", daemon.port)
 
     @property
     def office_port(self) -> int:
-        """MTA-RX port 25 reached through the LAN's office relay, a client RX relays for."""
+        """MTA-RX's SMTP daemon reached through the LAN's office relay, a client RX relays for
+        (the relay listens on 25 in its own container and forwards to the site's port)."""
         return self.host_port("office", 25)
 
     @property

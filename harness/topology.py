@@ -20,8 +20,7 @@ class Topology:
     name: str
     compose_files: tuple[str, ...]
     daemons: tuple[str, ...]  # the services of the chain proper, as containers
-    rx_cf: str  # the receiving sendmail's .cf and queue directory
-    rx_queue: str
+    rx_cf: str  # the receiving sendmail's .cf, where its image installs it (its queues: the site's shape)
     rx_options: str  # the variable with its start-time -O options (its entrypoint's)
     log_tags: dict[str, str]  # role -> sendmail's syslog tag (-L)
     services: dict[str, str] = field(default_factory=dict)  # role -> service playing it
@@ -33,13 +32,13 @@ class Topology:
 
 DUAL = Topology(
     name="dual", compose_files=("compose.yaml",), daemons=("rx", "amavis", "clamd", "tx"),
-    rx_cf="/etc/mail/sendmail-rx.cf", rx_queue="/var/spool/mqueue-rx", rx_options="RX_SENDMAIL_OPTIONS",
+    rx_cf="/etc/mail/sendmail-rx.cf", rx_options="RX_SENDMAIL_OPTIONS",
     log_tags={"rx": "sm-mta-rx", "tx": "sm-mta-tx"},
     chain="sendmail MTA-RX -> amavisd-new -> sendmail MTA-TX")
 MILTER = Topology(
     name="milter", compose_files=("compose.yaml", "compose.milter.yaml"),
     daemons=("mta", "milter", "amavis", "clamd"),
-    rx_cf="/etc/mail/sendmail.cf", rx_queue="/var/spool/mqueue", rx_options="MTA_SENDMAIL_OPTIONS",
+    rx_cf="/etc/mail/sendmail.cf", rx_options="MTA_SENDMAIL_OPTIONS",
     log_tags={"rx": "sm-mta", "tx": "sm-mta"}, services={"rx": "mta", "tx": "mta"},
     chain="one sendmail -> amavisd-milter -> amavisd-new, in the SMTP session")
 TOPOLOGIES = {t.name: t for t in (DUAL, MILTER)}

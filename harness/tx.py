@@ -12,6 +12,7 @@ from mailbox import mbox
 from harness.containers import Containers
 from harness.poll import poll_until
 from harness.queues import Sendmail
+from siteconfig.check.compiled import TX_CF
 
 __all__ = ["MtaTx"]
 
@@ -34,10 +35,12 @@ def _has_message_id(message: EmailMessage, message_id: str) -> bool:
 
 
 class MtaTx(Sendmail):
-    def __init__(self, containers: Containers, *, hasten: Callable[[], None] | None = None) -> None:
-        """`hasten`: asks the chain to move mail now (a queue run at MTA-RX), called when a
-        wait for a message does not find it at the first look."""
-        super().__init__(containers, "tx", cf="/etc/mail/sendmail.cf", mailq=["mailq"], directory="/var/spool/mqueue")
+    def __init__(self, containers: Containers, directories: tuple[str, ...] = (), *,
+                 hasten: Callable[[], None] | None = None) -> None:
+        """`directories`: its queues (SiteShape.tx.queue_dirs). `hasten`: asks the chain to
+        move mail now (a queue run at MTA-RX), called when a wait for a message does not find
+        it at the first look."""
+        super().__init__(containers, "tx", cf=TX_CF, mailq=["mailq"], directories=directories)
         self._hasten = hasten
 
     def mailbox(self, user: str) -> list[EmailMessage]:

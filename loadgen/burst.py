@@ -5,7 +5,7 @@ concurrency at $max_servers whatever the sessions, while a milter scans in the s
 
 While the load runs, one shell loop inside the chain's network namespace (in amavisd-new's
 container) samples busy amavisd-new children, open SMTP sessions, connections into the
-filter (MTA-RX -> 127.0.0.1:10024, or sendmail -> amavisd-milter 127.0.0.1:9999) and
+filter (MTA-RX -> amavisd-new, or sendmail -> amavisd-milter 127.0.0.1:9999) and
 amavisd-milter's AM.PDP connections to amavisd-new's socket. The report: loadgen.burst_report.
 """
 
@@ -31,6 +31,7 @@ from siteconfig.policy import REMOTE_DOMAIN
 __all__ = ["BurstRun", "Sample", "parse_samples", "run_burst", "sampler_script"]
 
 STOP_FILE = "/tmp/burst-stop"
+MILTER_PORT = 9999  # amavisd-milter's, compose.milter.yaml (the testbed's own wiring, not a site's)
 # Straight into the receiving MTA's port 25 from outside, to local mailboxes: the LAN's office
 # relay (socat) let only 16-29 of 100 simultaneous connections through within 25 s here,
 # where the MTA's port took all 100 in under 3 s. From outside a local sender is no sender.
@@ -42,23 +43,24 @@ class Sample:
     at: float  # epoch seconds
     load: float  # the host's 1-minute load average: sendmail refuses connections from RefuseLA on
     busy: int  # amavisd-new children working on a message (process title: a log id)
-    sessions: int  # established SMTP sessions into port 25
-    filter_connections: int  # dual: MTA-RX -> 10024; milter: sendmail -> amavisd-milter 9999
+    sessions: int  # established SMTP sessions into MTA-RX's SMTP daemon
+    filter_connections: int  # dual: MTA-RX -> amavisd-new; milter: sendmail -> amavisd-milter
     pdp_connections: int  # milter: amavisd-milter -> amavisd-new's AM.PDP socket (dual: 0)
 
 
-def sampler_script(topology: str, *, seconds: float, interval: float = 0.25) -> str:
+def sampler_script(topology: str, *, seconds: float, smtp_port: int, filter_port: int,
+                   interval: float = 0.25) -> str:
     """A shell loop for amavisd-new's container: a line "time load busy sessions filter pdp"
     every `interval` until STOP_FILE exists or `seconds` pass (an exec per sample would be
     too slow). A child's title reads "(ch2-avail)" idle, "(virgin child)" before its first
-    task, "(<log id>)" at work. MTA-RX connects to 10024 from 127.0.0.1, the healthcheck
-    from 127.0.0.2."""
-    into = "( dport = :10024 and src 127.0.0.1 )" if topology == "dual" else "( dport = :9999 )"
+    task, "(<log id>)" at work. `smtp_port`: MTA-RX's SMTP daemon; `filter_port`: amavisd-new's
+    (dual: MTA-RX connects from 127.0.0.1, the healthcheck from 127.0.0.2) or amavisd-milter's."""
+    into = f"( dport = :{filter_port} and src 127.0.0.1 )" if topology == "dual" else f"( dport = :{filter_port} )"
     return (
         f"rm -f {STOP_FILE}; end=$(( $(date +%s) + {int(seconds) + 1} )); "
         f"while [ ! -e {STOP_FILE} ] && [ $(date +%s) -lt $end ]; do "
         "busy=$(ps -eo args= | awk '/amavisd \\(/ && !/master|avail|virgin/ {n++} END {print n+0}'); "
-        "smtp=$(ss -Htn state established '( sport = :25 )' | wc -l); "
+        f"smtp=$(ss -Htn state established '( sport = :{smtp_port} )' | wc -l); "
         f"into=$(ss -Htn state established '{into}' | wc -l); "
         "pdp=$(ss -Hx state established | awk '/amavisd\\.sock/ {n++} END {print n+0}'); "
         'echo "$(date +%s.%N) $(cut -d" " -f1 /proc/loadavg) $busy $smtp $into $pdp"; '
@@ -223,7 +225,10 @@ def run_burst(topology: Topology, sessions: int, workers: int, plan: list[Planne
         _ready(stack, plan[0])
         watchers = watchers_for(plan, stack.sink, stack)
         output: list[str] = []
-        script = sampler_script(topology.name, seconds=duration + grace + 5, interval=interval)
+        smtp = stack.shape.rx.smtp
+        script = sampler_script(topology.name, seconds=duration + grace + 5, interval=interval,
+                                smtp_port=smtp.port if smtp else 0,
+                                filter_port=stack.shape.amavis.port if topology.name == "dual" else MILTER_PORT)
         sampler = threading.Thread(target=lambda: output.append(stack.exec("amavis", ["bash", "-c", script])))
         load_before = os.getloadavg()[0]
         following = threading.Event()  # arrivals timed as they come, not at the drain

@@ -18,6 +18,7 @@ from harness.preflight import BrokenChainError, preflight
 from harness.stack import REPO
 from harness.topology import topology_from_env
 from siteconfig.policy import REMOTE_DOMAIN, Policy, PolicyError, current_policy
+from siteconfig.shape import SiteShape, current_shape
 from tests import run_report
 
 __all__ = ["NONE", "OUTSIDE_SENDER", "REMOTE_DOMAIN", "People", "needs_submission", "not_applicable_unless",
@@ -33,6 +34,13 @@ POLICY_LISTS: dict[str, Callable[[Policy], list[str]]] = {
     "unchecked_domain": lambda policy: policy.content.unchecked_domains,
     "relay_domain": lambda policy: policy.relay.domains,
 }
+
+
+@functools.cache
+def shape_under_test() -> SiteShape:
+    """The site's shape (siteconfig/shape.py: its daemons, ports, queues), as make build wrote it
+    from the compiled .cf files: what a test expects of ports and banners."""
+    return current_shape(topology_from_env().name)
 
 
 @functools.cache
@@ -57,7 +65,9 @@ def not_applicable_unless(condition: bool, reason: str) -> None:
 
 
 def needs_submission(policy: Policy) -> None:
-    """Ends a test that uses port 587 when the policy has submission off."""
+    """Ends a test that uses the MSA when the site runs none, or the policy has submission off."""
+    not_applicable_unless(shape_under_test().rx.msa is not None, "MTA-RX runs no MSA (its .cf has no daemon on the "
+                          "submission port: FEATURE(`no_default_msa') and no DAEMON_OPTIONS for one)")
     not_applicable_unless(policy.submission.enabled, "the policy has submission off (submission.enabled = false)")
 
 
@@ -129,6 +139,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, values in POLICY_LISTS.items():
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, values(policy_under_test()) or [NONE])
+    if "internal_port" in metafunc.fixturenames:  # amavisd-new's and MTA-TX's, as the site has them
+        metafunc.parametrize("internal_port", shape_under_test().internal_ports)
+
+
+@pytest.fixture(scope="session")
+def shape() -> SiteShape:
+    """The site's shape: its daemons, ports, greeting and queues."""
+    return shape_under_test()
 
 
 @pytest.fixture(scope="session")

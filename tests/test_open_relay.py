@@ -117,7 +117,8 @@ def test_the_open_relay_battery_from_outside_is_refused_as_relaying_and_nothing_
     earlier = refused_earlier(policy)
     rx = stack.rx.compiled()
     delay_checks = "delay_checks" in rx.made_from
-    auth_first = port_name == "submission_port" and "a" in rx.daemon_modifiers(587)
+    msa = stack.shape.rx.msa
+    auth_first = port_name == "submission_port" and msa is not None and "a" in msa.modifiers
     message_ids, failures = [], []
     for sender, rcpt in relay_tricks(policy):
         message = make_message(sender=sender or "MAILER-DAEMON", to=VICTIM, tag="relay-attempt")

@@ -1,4 +1,5 @@
-"""What the chain exposes: MTA-RX on 25 and 587, and nothing else of the chain."""
+"""What the chain exposes: MTA-RX's SMTP daemon and MSA (25 and 587 in the sample), and nothing
+else of the chain."""
 
 import socket
 
@@ -7,25 +8,32 @@ import pytest
 from harness import Stack
 from harness.smtp import SMTPStatus, read_banner
 from siteconfig.policy import Policy
+from siteconfig.shape import SiteShape
 from tests.conftest import needs_submission
 
 pytestmark = pytest.mark.chain
 
 
 @pytest.mark.parametrize("port_name", ["smtp_port", "submission_port"])
-def test_mta_rx_greets_with_a_220_banner_that_names_mta_rx(stack: Stack, policy: Policy, port_name: str) -> None:
+def test_mta_rx_greets_with_a_220_banner_that_shows_its_greeting(stack: Stack, policy: Policy, shape: SiteShape,
+                                                                 port_name: str) -> None:
     if port_name == "submission_port":
         needs_submission(policy)
     banner = read_banner(port=getattr(stack, port_name))
     assert banner.code == SMTPStatus.ready, banner
-    assert ("MTA-RX" if stack.topology.name == "dual" else "Sendmail (milter)") in banner.text, banner
+    # The words of the site's own SmtpGreetingMessage (e.g. "MTA-RX Sendmail" in the sample's)
+    missing = [word for word in shape.greeting_words if word not in banner.text]
+    assert not missing, f"the banner lacks {missing} of the .cf's greeting {shape.rx.greeting!r}: {banner}"
 
 
-@pytest.mark.parametrize("port", [10024, 10025])
-def test_amavis_and_mta_tx_ports_refuse_connections_from_outside_the_namespace(stack: Stack, port: int) -> None:
+def test_amavis_and_mta_tx_ports_refuse_connections_from_outside_the_namespace(stack: Stack, shape: SiteShape,
+                                                                             internal_port: int) -> None:
+    port = internal_port
     address = stack.mx_address()
+    smtp = shape.rx.smtp
+    assert smtp is not None, shape.rx
     # The namespace is reachable from here (MTA-RX answers on its address) ...
-    with socket.create_connection((address, 25), timeout=10):
+    with socket.create_connection((address, smtp.port), timeout=10):
         pass
     # ... and inside it the port is in use, bound to loopback ...
     stack.exec("rx", ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"])

@@ -21,9 +21,10 @@ def test_sampler_lines_are_read_and_a_cut_line_is_skipped() -> None:
 
 
 def test_sampler_counts_the_dual_filter_port_from_loopback_only_and_the_milter_port() -> None:
-    dual, milter = sampler_script("dual", seconds=10), sampler_script("milter", seconds=10)
-    assert "dport = :10024 and src 127.0.0.1" in dual
-    assert "dport = :9999" in milter and "10024" not in milter
+    dual = sampler_script("dual", seconds=10, smtp_port=2525, filter_port=10034)
+    milter = sampler_script("milter", seconds=10, smtp_port=25, filter_port=9999)
+    assert "dport = :10034 and src 127.0.0.1" in dual and "sport = :2525" in dual
+    assert "dport = :9999" in milter and "10034" not in milter and "sport = :25 " in milter
 
 
 def run_with(samples: list[Sample]) -> BurstRun:
