@@ -267,7 +267,10 @@ def amavis_wiring(files: ConfigFiles, rx: MtaShape, tx: MtaShape, *, site_mtas: 
         found = perl_assignment(files, variable)
         if not site_mtas or (found and _own(files, found[1])):
             continue  # the site's own setting, or the sample's MTAs: as written
-        if variable == "$inet_socket_port" and rx.handoff is not None:
+        # RX handing mail straight to a port MTA-TX listens on is a bypass of the filter, not a
+        # port to move amavisd-new to: left as it is, for lint to name.
+        bypass = rx.handoff is not None and any(d.port == rx.handoff.port for d in tx.tcp)
+        if variable == "$inet_socket_port" and rx.handoff is not None and not bypass:
             value = str(rx.handoff.port)
             what = f"MTA-RX hands mail to port {value} (its {rx.handoff.mailer} mailer)"
         elif variable != "$inet_socket_port" and takes is not None:

@@ -10,8 +10,8 @@ import pytest
 
 from harness import Stack
 from harness.raw_smtp import RawSession
-from tests.claims import differs_by_design
 from siteconfig.shape import SiteShape
+from tests.claims import differs_by_design
 from tests.conftest import People
 
 pytestmark = pytest.mark.chain

@@ -19,6 +19,7 @@ is wrong.
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from siteconfig.check.advice import check_advice
 from siteconfig.check.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
 from siteconfig.check.content import check_content
 from siteconfig.check.context import ConfigFiles, Context, Finding
@@ -32,8 +33,8 @@ from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_document_invariants", "check_keys", "check_policy", "check_tools",
-           "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_document_advice", "check_document_invariants", "check_keys",
+           "check_policy", "check_tools", "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -92,6 +93,17 @@ def check_document_invariants(assembled: Path, source: Path, compiled: Mapping[s
     except PolicyError:
         return []
     return check_milter_topology(ctx) if topology == "milter" else check_invariants(ctx)
+
+
+def check_document_advice(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf],
+                          name: str | None = None) -> list[Finding]:
+    """The document's advice the dual chain's configuration does not follow (siteconfig/check/
+    advice.py): reported, not refused; none when the policy does not load."""
+    try:
+        ctx = _context(assembled, source, compiled, "dual")
+    except PolicyError:
+        return []
+    return check_advice(ctx, name)
 
 
 def check_keys(assembled: Path, source: Path, tag: str, topology: str = "dual") -> list[Finding]:

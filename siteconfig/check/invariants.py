@@ -6,19 +6,27 @@
   $forward_method and $notify_method is one MTA-TX listens on;
 - MTA-RX's queue runners (R=) match amavisd-new's children ($max_servers), unless the policy
   says they may differ (limits.runners_may_differ, for experiments);
-- MTA-RX stops taking mail before MTA-TX does: RX's MinFreeBlocks above TX's;
-- MTA-RX drops root (RunAsUser);
+- MTA-RX only queues (DeliveryMode q: "a must", or its runners no longer bound the filter's
+  load) and hands local mail on too (MAIL_HUB: else it delivers it itself, unfiltered);
+- MTA-TX listens on loopback only (it takes mail that passed the filter: reachable from
+  outside, it is a way around it);
 - MTA-RX's access map grants RELAY to nothing the policy does not name.
 
+The document's advice (MinFreeBlocks, RunAsUser) is checked apart (siteconfig/check/advice.py):
+a site that does not follow it still gets a chain, and the report names each piece of advice.
+amavisd-new's values are the site's shape's (siteconfig/shape.py): its snippets', or, where
+the site brings its own .mc files and no snippet, wired to them.
+
 A bypass (RX sending straight to MTA-TX's port) passes every policy check, so these are
-checked on their own. amavisd-new's values are read from the configuration's snippets, with
-amavisd-new's built-in defaults where no snippet sets them.
+checked on their own.
 """
 
 import re
 
 from siteconfig.check.compiled import CompiledCf
 from siteconfig.check.context import Context, Finding, mc_define, mc_line, perl_assignment
+from siteconfig.shape import SiteShape, shape_of
+from siteconfig.shape import daemons_of as shape_daemons_of
 
 __all__ = ["check_invariants", "relay_grants"]
 
@@ -27,12 +35,16 @@ AMAVIS_DEFAULTS = {"$inet_socket_port": "10024", "$forward_method": "'smtp:[127.
                    "$notify_method": "'smtp:[127.0.0.1]:10025'", "$max_servers": "2"}
 # Relaying for the host itself (the sendmail command, local programs) is no open door.
 LOOPBACK = {"127.0.0.1", "localhost", "localhost.localdomain", "ipv6:::1", "::1", "127"}
-# sendmail's defaults (sendmail/conf.c) for the options compared here.
-MIN_FREE_BLOCKS_DEFAULT = 100
 
 
-def _amavis(ctx: Context, variable: str) -> tuple[str, str, int | None]:
-    """(value, file shown, line) of an amavisd-new setting; the default when unassigned."""
+def _amavis(ctx: Context, variable: str, shape: SiteShape | None = None) -> tuple[str, str, int | None]:
+    """(value, file shown, line) of an amavisd-new setting: the shape's where it has it (the
+    site's snippet, or the testbed's wiring to the site's MTAs), else the snippets' last
+    assignment, else amavisd-new's default."""
+    wired = {"$inet_socket_port": shape and str(shape.amavis.port), "$forward_method": shape and shape.amavis.forward,
+             "$notify_method": shape and shape.amavis.notify}.get(variable)
+    if wired and shape and shape.amavis.origins.get(variable, "").startswith("adapted: "):
+        return wired, f"the testbed's wiring ({shape.amavis.origins[variable].removeprefix('adapted: ')})", None
     found = perl_assignment(ctx.files, variable)
     if found is None:
         return AMAVIS_DEFAULTS[variable], "amavisd-new's default", None
@@ -48,16 +60,17 @@ def _ports(value: str) -> list[int]:
     return [int(method.group(1))] if method else []
 
 
-def _hand_off(ctx: Context, rx: CompiledCf) -> list[Finding]:
-    value, shown, line = _amavis(ctx, "$inet_socket_port")
+def _hand_off(ctx: Context, rx: CompiledCf, shape: SiteShape | None) -> list[Finding]:
+    value, shown, line = _amavis(ctx, "$inet_socket_port", shape)
     listening = _ports(value)
     findings, mc = [], ctx.files.mc("rx")
     for macro, name in (("S", "SMART_HOST"), ("H", "MAIL_HUB")):
         target = rx.macros.get(macro)
         if target is None or not target.value:
-            if macro == "S":
-                findings.append(Finding(*ctx.in_cf("rx", None, None), f"MTA-RX has no {name}: mail for remote "
-                                        "domains would leave without passing amavisd-new"))
+            findings.append(Finding(*ctx.in_cf("rx", None, None), f"MTA-RX has no {name}: " + (
+                "mail for remote domains would leave without passing amavisd-new" if macro == "S" else
+                "MTA-RX would deliver local mail itself, unfiltered") + f" (the document's define(`{name}', "
+                "`esmtp:[127.0.0.1]') hands it to amavisd-new)"))
             continue
         mailer = target.value.split(":", 1)[0] if ":" in target.value else "relay"
         port = rx.mailer_port(mailer)
@@ -71,11 +84,11 @@ def _hand_off(ctx: Context, rx: CompiledCf) -> list[Finding]:
     return findings
 
 
-def _onward(ctx: Context, tx: CompiledCf) -> list[Finding]:
+def _onward(ctx: Context, tx: CompiledCf, shape: SiteShape | None) -> list[Finding]:
     ports = {port for port, _ in tx.daemon_ports}
     findings = []
     for variable in ("$forward_method", "$notify_method"):
-        value, shown, line = _amavis(ctx, variable)
+        value, shown, line = _amavis(ctx, variable, shape)
         for port in _ports(value):
             if port not in ports:
                 findings.append(Finding(shown, line, f"{variable} is {value}, but MTA-TX listens on "
@@ -93,27 +106,6 @@ def _runners(ctx: Context, rx: CompiledCf) -> list[Finding]:
     return [Finding(*where, f"MTA-RX has R={runners} queue runners, but amavisd-new has $max_servers = {value} "
                             f"({shown}{f':{line}' if line else ''}); the document matches them (set "
                             "limits.runners_may_differ = true in the policy if this is an experiment)")]
-
-
-def _disk(ctx: Context, rx: CompiledCf, tx: CompiledCf) -> list[Finding]:
-    rx_blocks = rx.number("MinFreeBlocks", MIN_FREE_BLOCKS_DEFAULT)
-    tx_blocks = tx.number("MinFreeBlocks", MIN_FREE_BLOCKS_DEFAULT)
-    if rx_blocks > tx_blocks:
-        return []
-    option = rx.options.get("MinFreeBlocks")
-    where = ctx.in_cf("rx", mc_define(ctx.files.mc("rx"), "confMIN_FREE_BLOCKS"), option.line if option else None)
-    return [Finding(*where, f"MTA-RX's MinFreeBlocks ({rx_blocks}) is not above MTA-TX's ({tx_blocks}): on a "
-                            "full disk MTA-RX must refuse new mail while MTA-TX can still take what is in flight")]
-
-
-def _privileges(ctx: Context, rx: CompiledCf) -> list[Finding]:
-    user = (rx.option("RunAsUser") or "").split(":", 1)[0]
-    if user and user not in ("root", "0"):
-        return []
-    option = rx.options.get("RunAsUser")
-    where = ctx.in_cf("rx", mc_define(ctx.files.mc("rx"), "confRUN_AS_USER"), option.line if option else None)
-    return [Finding(*where, f"MTA-RX runs as {user or 'root (no RunAsUser)'}: the document has it drop "
-                            "privileges (define(`confRUN_AS_USER', `smmsp:smmsp'))")]
 
 
 def relay_grants(entries: list[tuple[int, str]]) -> list[tuple[int, str, str]]:
@@ -147,13 +139,37 @@ def _relay(ctx: Context) -> list[Finding]:
     return findings
 
 
+def _queue_only(ctx: Context, rx: CompiledCf) -> list[Finding]:
+    mode = rx.options.get("DeliveryMode")
+    if mode is not None and mode.value.lower().startswith("q"):
+        return []
+    where = ctx.in_cf("rx", mc_define(ctx.files.mc("rx"), "confDELIVERY_MODE"), mode.line if mode else None)
+    shown = f"delivery mode {mode.value}" if mode else "no confDELIVERY_MODE (sendmail's default: background)"
+    return [Finding(*where, f"MTA-RX has {shown}: the document has it queue-only, \"a must\" "
+                            "(define(`confDELIVERY_MODE',`q')), so that its queue runners, not the inflow, set how "
+                            "many messages amavisd-new checks at once")]
+
+
+def _tx_on_loopback(ctx: Context, tx: CompiledCf) -> list[Finding]:
+    findings = []
+    shape_daemons = [d for d in shape_daemons_of(tx) if d.family in ("inet", "inet6") and not d.loopback]
+    for daemon in shape_daemons:
+        at = daemon.line or None
+        where = ctx.in_cf("tx", mc_line(ctx.files.mc("tx"), rf"DAEMON_OPTIONS\(.*{re.escape(daemon.name)}")
+                          if daemon.name else mc_line(ctx.files.mc("tx"), r"DAEMON_OPTIONS\("), at)
+        findings.append(Finding(*where, f"MTA-TX's daemon {daemon.name or '(unnamed)'} listens on "
+                                f"{daemon.addr or 'every address'} port {daemon.port}: MTA-TX takes mail that has "
+                                "passed the filter, so it listens on loopback only (the document's "
+                                "DAEMON_OPTIONS(`Addr=127.0.0.1, Port=10025, Name=MTA-TX'))"))
+    return findings
+
+
 def check_invariants(ctx: Context) -> list[Finding]:
     rx, tx = ctx.compiled.get("rx"), ctx.compiled.get("tx")
+    shape = shape_of(ctx.files, dict(ctx.compiled)) if rx is not None and tx is not None else None
     findings = _relay(ctx)
     if rx is not None:
-        findings += _hand_off(ctx, rx) + _runners(ctx, rx) + _privileges(ctx, rx)
+        findings += _hand_off(ctx, rx, shape) + _queue_only(ctx, rx) + _runners(ctx, rx)
     if tx is not None:
-        findings += _onward(ctx, tx)
-    if rx is not None and tx is not None:
-        findings += _disk(ctx, rx, tx)
+        findings += _onward(ctx, tx, shape) + _tx_on_loopback(ctx, tx)
     return findings

@@ -3,13 +3,16 @@ it, whatever the policy says. No Docker: the compiled .cf files are excerpts as 
 
 from pathlib import Path
 
-from siteconfig.check import check_document_invariants
+from siteconfig.check import check_document_advice, check_document_invariants
 from siteconfig.check.compiled import CompiledCf, parse_cf
+from siteconfig.check.context import ConfigFiles
 from siteconfig.check.invariants import relay_grants
 from siteconfig.folder import SAMPLE, assemble
+from siteconfig.shape import shape_of
 
 # The lines of the sample's compiled .cf files the invariants read.
 RX_CF = """\
+O DeliveryMode=q
 DSesmtp:[127.0.0.1]
 DHesmtp:[127.0.0.1]
 O MinFreeBlocks=10000
@@ -22,6 +25,8 @@ Mesmtp,		P=[IPC], F=mDFMuXa, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L
 TX_CF = """\
 O DaemonPortOptions=Addr=127.0.0.1, Port=10025, Name=MTA-TX
 O MinFreeBlocks=100
+O RefuseLA=999
+O MaxDaemonChildren=0
 """
 
 
@@ -54,7 +59,8 @@ def test_mta_rx_sending_to_mta_tx_port_is_a_bypass_named_at_its_mc_line(tmp_path
 def test_no_smart_host_means_remote_mail_skips_the_filter(tmp_path: Path) -> None:
     found = findings(tmp_path, RX_CF.replace("DSesmtp:[127.0.0.1]\n", "DS\n"))
     assert found == ["config/sample/rx/thishost-rx.mc: MTA-RX has no SMART_HOST: mail for remote domains would "
-                     "leave without passing amavisd-new"]
+                     "leave without passing amavisd-new (the document's define(`SMART_HOST', `esmtp:[127.0.0.1]') "
+                     "hands it to amavisd-new)"]
 
 
 def test_amavis_forwarding_to_a_port_mta_tx_does_not_listen_on_is_found_at_its_snippet_line(tmp_path: Path) -> None:
@@ -70,11 +76,58 @@ def test_runners_differing_from_max_servers_are_found_unless_the_policy_allows_i
     assert findings(tmp_path / "allowed", RX_CF.replace("R=2", "R=5"), files={"policy.toml": policy}) == []
 
 
-def test_mta_rx_must_keep_more_free_blocks_than_mta_tx_and_drop_root(tmp_path: Path) -> None:
+def advice(tmp_path: Path, rx: str = RX_CF, tx: str = TX_CF) -> list[str]:
+    own = tmp_path / "mine"
+    own.mkdir(parents=True, exist_ok=True)
+    assemble(own, tmp_path / "out")
+    return [str(f) for f in check_document_advice(tmp_path / "out", own, {"rx": parse_cf(rx), "tx": parse_cf(tx)})]
+
+
+def test_free_blocks_and_root_are_advice_named_with_their_fix_not_refusals(tmp_path: Path) -> None:
     rx = RX_CF.replace("O MinFreeBlocks=10000\n", "").replace("O RunAsUser=smmsp:smmsp\n", "")
-    found = findings(tmp_path, rx)
-    assert any("MTA-RX runs as root (no RunAsUser)" in f for f in found), found
-    assert any("MTA-RX's MinFreeBlocks (100) is not above MTA-TX's (100)" in f for f in found), found
+    assert findings(tmp_path, rx) == []  # lint lets the chain run ...
+    found = advice(tmp_path / "advice", rx)  # ... and the suite's advice rows fail, each with its fix
+    assert any("MTA-RX runs as root (no RunAsUser)" in f and "confRUN_AS_USER" in f for f in found), found
+    assert any("MTA-RX's MinFreeBlocks (100) is not above MTA-TX's (100)" in f and "fix:" in f for f in found), found
+    assert advice(tmp_path / "sample") == []
+
+
+def test_mta_tx_limits_not_above_mta_rx_are_advice(tmp_path: Path) -> None:
+    found = advice(tmp_path, RX_CF + "O RefuseLA=12\n", TX_CF + "O RefuseLA=12\nO MaxDaemonChildren=20\n")
+    assert len(found) == 2 and "MTA-TX's RefuseLA (12) is not above MTA-RX's (12)" in found[0], found
+    assert "MTA-TX's MaxDaemonChildren (20) is not above MTA-RX's (0)" in found[1], found
+    assert advice(tmp_path / "ok", RX_CF + "O RefuseLA=12\n", TX_CF + "O RefuseLA=999\n") == []
+
+
+def test_mta_rx_that_does_not_only_queue_is_refused(tmp_path: Path) -> None:
+    found = findings(tmp_path, RX_CF.replace("O DeliveryMode=q\n", "O DeliveryMode=b\n"))
+    assert len(found) == 1 and "MTA-RX has delivery mode b: the document has it queue-only, \"a must\"" in found[0]
+
+
+def test_mta_rx_without_mail_hub_is_refused(tmp_path: Path) -> None:
+    found = findings(tmp_path, RX_CF.replace("DHesmtp:[127.0.0.1]\n", "DH\n"))
+    assert found == ["config/sample/rx/thishost-rx.mc: MTA-RX has no MAIL_HUB: MTA-RX would deliver local mail "
+                     "itself, unfiltered (the document's define(`MAIL_HUB', `esmtp:[127.0.0.1]') hands it to "
+                     "amavisd-new)"], found
+
+
+def test_mta_tx_listening_beyond_loopback_is_refused(tmp_path: Path) -> None:
+    found = findings(tmp_path, tx=TX_CF.replace("Addr=127.0.0.1, ", ""))
+    assert len(found) == 1 and "MTA-TX's daemon MTA-TX listens on every address port 10025" in found[0], found
+
+
+def test_own_mc_files_without_amavis_snippets_get_amavis_wired_to_their_ports(tmp_path: Path) -> None:
+    rx_mc = (SAMPLE / "rx" / "thishost-rx.mc").read_text()
+    tx_mc = (SAMPLE / "tx" / "thishost-tx.mc").read_text()
+    own = {"rx/thishost-rx.mc": rx_mc, "tx/thishost-tx.mc": tx_mc}
+    tx = ("O DaemonPortOptions=Family=inet6, address=::1, Name=MTA6, Port=24\n"
+          "O DaemonPortOptions=Name=MTA, Port=24, a=127.0.0.1\n")
+    rx = RX_CF.replace("A=TCP $h 10024", "A=TCP $h 10034")
+    assert findings(tmp_path, rx, tx, files=own) == []  # amavisd-new listens on 10034, forwards to 24
+    out = tmp_path / "out"
+    shape = shape_of(ConfigFiles(out, tmp_path / "mine"), {"rx": parse_cf(rx), "tx": parse_cf(tx)})
+    assert (shape.amavis.port, shape.amavis.forward, shape.ipv6) == (10034, "smtp:[127.0.0.1]:24", True), shape
+    assert any("$forward_method = 'smtp:[127.0.0.1]:24'" in line for line in shape.adapted), shape.adapted
 
 
 def test_an_access_map_relaying_for_a_private_range_is_refused_unless_the_policy_names_it(tmp_path: Path) -> None:
