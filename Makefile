@@ -124,11 +124,11 @@ logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
-	$(VENV)/bin/pytest -m "not faults and not examples and not capacity" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not faults and not examples and not capacity" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
-	$(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity" $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity" $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-capacity: REPORT = capacity
 test-capacity: lint-config $(VENV)/.installed ## The load generator's tiny sweeps against chains of their own, both topologies (~9 min)

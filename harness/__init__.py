@@ -20,9 +20,10 @@ from harness.poll import PollTimeout, poll_until
 from harness.queues import QueueEntry, parse_mailq
 from harness.sink import SinkClient, SinkMessage
 from harness.smtp import Reply, SmtpResult, send_message
-from harness.stack import Stack, StackError
+from harness.stack import ChainDownError, Stack, StackError
 
 __all__ = [
+    "ChainDownError",
     "PollTimeout",
     "QueueEntry",
     "Reply",

@@ -21,11 +21,12 @@ from harness.amavis import Amavis
 from harness.containers import Containers, StackError
 from harness.rx import MtaRx
 from harness.sink import SinkClient
+from harness.startup import ChainDownError, diagnose, site_sources
 from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
 from siteconfig.shape import ShapeError, SiteShape, current_shape
 
-__all__ = ["REPO", "Stack", "StackError", "queue_runs_asked"]
+__all__ = ["REPO", "ChainDownError", "Stack", "StackError", "queue_runs_asked"]
 
 REPO = Path(__file__).resolve().parents[1]
 QUEUE_RUNS = ("asked", "persistent")
@@ -102,7 +103,7 @@ class Stack(Containers):
         except subprocess.CalledProcessError as failed:
             evidence = self._startup_evidence(failed)
             self.down()
-            raise StackError(f"the chain did not come up (project {self.project}):\n{evidence}") from None
+            raise ChainDownError(f"the chain did not come up (project {self.project}): {evidence}") from None
         return self
 
     def down(self) -> None:
@@ -118,12 +119,23 @@ class Stack(Containers):
         self.down()
 
     def _startup_evidence(self, failed: subprocess.CalledProcessError) -> str:
-        parts = [failed.stderr.decode(errors="replace")[-3000:]]
-        for service in ("dns", *self.topology.daemons, "internet", "office"):
-            container = self._find(service)
-            if container is not None and self._health(container) not in ("healthy", "running"):
-                parts.append(f"--- {service} ({self._health(container)}) ---\n{self.logs(service, tail=40)}")
-        return "\n".join(parts)
+        """Each daemon that is not up, with its first fatal line, the site's line behind it
+        and what to do (harness/startup.py); compose's own last words where none is found."""
+        sources = site_sources(Path(os.environ.get("TESTBED_SOURCE_CONFIG", REPO / "config" / "sample")),
+                               REPO / os.environ.get("TESTBED_CONFIG", "config/sample"))
+        services = [s for s in ("dns", *self.topology.daemons, "internet", "office") if self._find(s) is not None]
+        found = diagnose(services, lambda s: self._health(self.container(s)), lambda s: self.logs(s, tail=400),
+                         self._health_output, lambda s: sources.get(s, []))
+        if found:
+            return "\n".join(str(diagnosis) for diagnosis in found)
+        said = failed.stderr.decode(errors="replace").strip().splitlines()
+        return "docker compose said: " + " / ".join(said[-3:])
+
+    def _health_output(self, service: str) -> str:
+        """What the service's healthcheck printed last (it names the daemon, address and port)."""
+        container = self.container(service)
+        log = (container.attrs["State"].get("Health") or {}).get("Log") or []
+        return str(log[-1].get("Output", "")) if log else ""
 
     def recreate(self, service: str, env: dict[str, str], *, timeout: float = 180) -> None:
         """Replace one service's container with one started with `env` on top of the

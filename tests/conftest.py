@@ -6,14 +6,16 @@ the role a test gives them."""
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import Stack, make_message, message_id_of, send_message
+from harness import Stack, StackError, make_message, message_id_of, send_message
 from harness.preflight import BrokenChainError, preflight
 from harness.stack import REPO
 from harness.topology import topology_from_env
@@ -149,32 +151,90 @@ def shape() -> SiteShape:
     return shape_under_test()
 
 
+# make's test targets set this: the session's chains come up, and pass the preflight, before any
+# test runs, so that a chain that cannot come up ends the run at once with one message and no
+# test errors on it. Elsewhere (a bare pytest, TESTBED_ATTACH) a test that asks for the chain
+# starts it.
+SESSION_CHAINS = "TESTBED_SESSION_CHAINS"
+CHAINS = pytest.StashKey[list[Stack]]()
+
+
+def _bring_up(stack: Stack) -> str | None:
+    """Start one chain and send the preflight message through it; what went wrong, if anything."""
+    try:
+        stack.up()
+    except StackError as down:
+        return str(down)
+    try:
+        policy = policy_under_test()
+        user = policy.mailboxes[0]
+        preflight(stack, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
+    except (BrokenChainError, StackError, PolicyError) as broken:
+        return f"the chain came up but the preflight message did not pass (project {stack.project}):\n{broken}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's chains, one per pytest-xdist worker (each keeps its own), started side by side
+    before the tests; any that does not come up ends the run here, with its diagnosis."""
+    if hasattr(config, "workerinput") or os.environ.get(SESSION_CHAINS) != "1" or os.environ.get("TESTBED_ATTACH"):
+        return
+    count = max(1, int(getattr(config.option, "numprocesses", None) or 1))
+    try:
+        stacks = [Stack() for _ in range(count)]
+    except StackError as missing:
+        pytest.exit(str(missing), returncode=3)
+    config.stash[CHAINS] = stacks
+    print(f"bringing up {count} chain(s) of {POLICY_SOURCE} ({topology_from_env().name} topology) and sending a "
+          "preflight message through each ...", file=sys.stderr, flush=True)
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        problems = [problem for problem in pool.map(_bring_up, stacks) if problem]
+    if problems:
+        for stack in stacks:
+            stack.down()
+        config.stash[CHAINS] = []
+        # One message: the chains run the same configuration, so the first says why.
+        extra = f"\n({len(problems) - 1} other chain(s) of the run failed too)" if len(problems) > 1 else ""
+        pytest.exit(f"{problems[0]}{extra}", returncode=3)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for stack in config.stash.get(CHAINS, []):
+        stack.down()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller: worker gwN tests on chain N."""
+    stacks = node.config.stash.get(CHAINS, [])
+    index = int(str(node.gateway.id).removeprefix("gw") or 0)
+    if stacks:
+        node.workerinput["testbed_project"] = stacks[index % len(stacks)].project
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """The session's chain. TESTBED_ATTACH=<compose project> runs the tests against a chain
-    already up instead (`make up`'s is "testbed"), left running afterwards: to try a change
-    made inside its containers by hand."""
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """The session's chain: the one brought up before the tests (make test), else started
+    here. TESTBED_ATTACH=<compose project> runs the tests against a chain already up instead
+    (`make up`'s is "testbed"), left running afterwards: to try a change made inside its
+    containers by hand."""
     attach = os.environ.get("TESTBED_ATTACH")
     if attach and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
         pytest.exit("TESTBED_ATTACH runs on one chain: several workers would stop and restart daemons under "
                     "each other's tests. Add TEST_CHAINS=1.", returncode=4)
-    if attach:
-        yield Stack(project=attach)
+    started = request.config.stash.get(CHAINS, [])
+    project = getattr(request.config, "workerinput", {}).get("testbed_project")
+    if attach or project:
+        yield Stack(project=attach or project)  # the controller (or the user) takes it down
         return
-    with Stack() as running:
+    if started:
+        yield started[0]
+        return
+    with Stack() as running:  # a chain that does not come up: ChainDownError, told once (makereport)
         policy = policy_under_test()
         user = policy.mailboxes[0]
         preflight(running, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
         yield running
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A chain that fails its preflight stops the session: every other test would fail on
-    it too, a minute each."""
-    yield
-    if call.excinfo is not None and call.excinfo.errisinstance(BrokenChainError):
-        item.session.shouldstop = "the preflight message did not pass every hop (the error above names the hop)"
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ is wrong.
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from siteconfig.check.absent import absent_milters
 from siteconfig.check.advice import check_advice
 from siteconfig.check.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
 from siteconfig.check.content import check_content
@@ -33,8 +34,8 @@ from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["SECTION_CHECKS", "Finding", "check_document_advice", "check_document_invariants", "check_keys",
-           "check_policy", "check_tools", "read_chain"]
+__all__ = ["SECTION_CHECKS", "Finding", "check_absent_pieces", "check_document_advice", "check_document_invariants",
+           "check_keys", "check_policy", "check_tools", "read_chain"]
 
 # Policy section -> its check, in the order findings are reported.
 SECTION_CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
@@ -92,7 +93,18 @@ def check_document_invariants(assembled: Path, source: Path, compiled: Mapping[s
         ctx = _context(assembled, source, compiled, topology)
     except PolicyError:
         return []
-    return check_milter_topology(ctx) if topology == "milter" else check_invariants(ctx)
+    return check_milter_topology(ctx) if topology == "milter" else check_invariants(ctx) + absent_milters(ctx)[0]
+
+
+def check_absent_pieces(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf],
+                        topology: str = "dual") -> list[Finding]:
+    """What the site's files name that the testbed does not run and sendmail does without
+    (siteconfig/check/absent.py): notes, not refusals (those are among the invariants')."""
+    try:
+        ctx = _context(assembled, source, compiled, topology)
+    except PolicyError:
+        return []
+    return absent_milters(ctx)[1]
 
 
 def check_document_advice(assembled: Path, source: Path, compiled: Mapping[str, CompiledCf],

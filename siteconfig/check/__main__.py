@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from siteconfig.check import (
+    check_absent_pieces,
     check_document_advice,
     check_document_invariants,
     check_keys,
@@ -27,6 +28,8 @@ def main() -> int:
     findings += check_tools(assembled, source, tag) + check_keys(assembled, source, tag, topology)
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)
+    for note in check_absent_pieces(assembled, source, compiled, topology):
+        print(f"not run: {note}")
     if topology == "dual":  # the one MTA of the milter topology has no RX and TX to compare
         for advice in check_document_advice(assembled, source, compiled):
             print(f"advice: {advice} (not refused: the suite reports it as a failed row, tests/test_advice.py)")
