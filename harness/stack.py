@@ -134,6 +134,7 @@ class Stack(Containers):
     def _health_output(self, service: str) -> str:
         """What the service's healthcheck printed last (it names the daemon, address and port)."""
         container = self.container(service)
+        container.reload()
         log = (container.attrs["State"].get("Health") or {}).get("Log") or []
         return str(log[-1].get("Output", "")) if log else ""
 

@@ -168,6 +168,18 @@ class SiteShape:
         macros), which its 220 banner must show."""
         return [word.strip(";,") for word in self.rx.greeting.split() if "$" not in word and word.strip(";,")]
 
+    @property
+    def v6only(self) -> bool:
+        """Whether a daemon on [::] shares its port with one on 0.0.0.0 (a BSD habit: there an
+        IPv6 socket takes IPv6 alone). Linux's default (net.ipv6.bindv6only=0) lets the [::]
+        socket take IPv4 too, so the second bind fails; the namespace then takes the BSD
+        behaviour, as a Linux host of such a site sets it."""
+        for mta in (self.rx, self.tx):
+            wild4 = {d.port for d in mta.tcp if d.family == "inet" and d.addr in ("", "0.0.0.0")}
+            if any(d.family == "inet6" and d.addr in ("", "::", "[::]") and d.port in wild4 for d in mta.tcp):
+                return True
+        return False
+
     def compose_env(self) -> dict[str, str]:
         """compose.yaml's variables of this shape."""
         smtp, msa = self.rx.smtp, self.rx.msa
@@ -181,6 +193,7 @@ class SiteShape:
             "TESTBED_AMAVIS_FORWARD": self.amavis.forward,
             "TESTBED_AMAVIS_NOTIFY": self.amavis.notify,
             "TESTBED_DISABLE_IPV6": "0" if self.ipv6 else "1",
+            "TESTBED_IPV6_V6ONLY": "1" if self.v6only else "0",
         }
 
     def to_json(self) -> str:
@@ -295,7 +308,11 @@ def shape_of(files: ConfigFiles, compiled: dict[str, CompiledCf], topology: str 
     tx = rx if topology == "milter" else mta_shape(compiled["tx"], receiving=False)
     site_mtas = any(_own(files, rel) for rel in (files.cf_source("rx"), files.cf_source("tx")))
     amavis, adapted = amavis_wiring(files, rx, tx, site_mtas=site_mtas and topology == "dual")
-    return SiteShape(topology, rx, tx, amavis, adapted)
+    shape = SiteShape(topology, rx, tx, amavis, adapted)
+    if shape.v6only:
+        adapted.append("the namespace: net.ipv6.bindv6only=1, since a daemon on [::] shares its port with one on "
+                       "0.0.0.0 (as on the BSDs; with Linux's default the second could not bind)")
+    return shape
 
 
 def shape_path(topology: str, config: str | None = None) -> Path:
