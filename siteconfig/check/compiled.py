@@ -104,6 +104,14 @@ class CompiledCf:
     # The m4 files the .cf was made from, as its "#####  $Id: delay_checks.m4,v ..." lines name
     # them (features, mailers, the OS type): what changes sendmail's behaviour by design.
     made_from: set[str] = field(default_factory=set)
+    # FEATURE(greet_pause)'s pauses in milliseconds, as its ruleset returns them ($# 5000): the
+    # default and any the .mc spells out; the access map may set others per client.
+    greet_pauses: list[int] = field(default_factory=list)
+
+    @property
+    def greet_pause(self) -> float:
+        """The longest greeting pause of the .cf, in seconds (0 without greet_pause)."""
+        return max(self.greet_pauses, default=0) / 1000
 
     def option(self, name: str) -> str | None:
         setting = self.options.get(name)
@@ -211,6 +219,8 @@ def parse_cf(text: str) -> CompiledCf:
         elif line.startswith("R"):
             if ruleset is not None:
                 cf.rulesets[ruleset] += 1
+                if ruleset == "greet_pause" and (pause := re.search(r"\$#\s*(\d+)\s*$", line)):
+                    cf.greet_pauses.append(int(pause.group(1)))
             if lookup := _DNSBL_LOOKUP.search(line):
                 cf.dnsbl_zones.append(Setting(lookup.group(1), number))
     return cf

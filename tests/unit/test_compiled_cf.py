@@ -55,3 +55,9 @@ def test_relay_domain_classes_and_dnsbl_zones_are_read() -> None:
     cf = parse_cf(EXCERPT)
     assert [domain.value for domain in cf.classes["R"]] == ["relayed.example", "other.example", "third.example"]
     assert [(zone.value, zone.line) for zone in cf.dnsbl_zones] == [("dnsbl.testbed.test", 17), ("bl2.example", 18)]
+
+
+def test_the_greeting_pause_is_read_from_its_ruleset() -> None:
+    cf = parse_cf("Sgreet_pause\nR$*\t\t$: <$&{client_addr}>\nR<$*>\t\t$# 5000\nSother\nR$*\t$# 7\n")
+    assert cf.greet_pauses == [5000] and cf.greet_pause == 5.0
+    assert parse_cf("O DeliveryMode=q\n").greet_pause == 0
