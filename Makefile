@@ -154,6 +154,9 @@ test-examples: $(VENV)/.installed ## Real sites' habits run, broken configs are 
 	    PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS)" || exit 1; done
 	$(MAKE) test CONFIG=config/examples/partial-filtering REPORT=example-partial-filtering TEST_CHAINS=1 PYTEST_ARGS="tests/test_routing.py -k 'unchecked or relay_domain'"
 	$(MAKE) test CONFIG=config/examples/dns-world REPORT=example-dns-world TEST_CHAINS=1 PYTEST_ARGS="tests/test_dns.py"
+	@# A site shaped unlike the sample: IPv6 daemons, no MSA, MTA-TX on loopback port 24, bulk* queues.
+	$(MAKE) test CONFIG=config/examples/lists-bulk REPORT=example-lists-bulk TEST_CHAINS=1 \
+	  PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS) tests/test_ports.py tests/test_exposure.py tests/test_advice.py tests/test_queue_only.py"
 
 test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)

@@ -60,3 +60,28 @@ def test_a_configuration_that_cannot_work_is_refused_in_lint_naming_file_line_an
     assert refusals[0].startswith(case.where), said
     for words in case.says:
         assert words in said, f"the message lacks {words!r}:\n{said}"
+
+
+CHAIN_DOWN_BOUND = 300  # seconds: build, lint, compose's wait for the daemons, the diagnosis
+
+
+def test_a_chain_that_cannot_start_ends_the_run_at_once_with_one_located_message() -> None:
+    """config/examples/broken-address passes lint, but its MTA-RX binds an address the
+    namespace lacks: `make test` stops before any test, with the daemon, sendmail's SYSERR,
+    the .mc line and what to do, once; no test is reported as an error for it."""
+    folder = "config/examples/broken-address"
+    mc = (REPO / folder / "rx" / "thishost-rx.mc").read_text().splitlines()
+    line = next(n for n, text in enumerate(mc, 1) if text.startswith("DAEMON_OPTIONS("))
+    started = time.monotonic()
+    done = subprocess.run(["make", "--no-print-directory", "test", f"CONFIG={folder}", "TEST_CHAINS=2",
+                           "PYTEST_ARGS=tests/test_routing.py"], cwd=REPO, capture_output=True, text=True,
+                          timeout=CHAIN_DOWN_BOUND + 120)
+    took = time.monotonic() - started
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, f"make test passed a chain that cannot start:\n{said}"
+    assert took <= CHAIN_DOWN_BOUND, f"stopped only after {took:.0f} s (bound {CHAIN_DOWN_BOUND} s):\n{said}"
+    assert said.count("the chain did not come up") == 1, said
+    for words in ("rx (", "daemon MTA-RX: cannot bind: Cannot assign requested address",
+                  f"configured at {REPO / folder}/rx/thishost-rx.mc:{line}", "what to do: the daemon binds an address"):
+        assert words in said, f"the message lacks {words!r}:\n{said}"
+    assert "ERROR at setup" not in said and " passed" not in said and " error" not in said, said
