@@ -43,7 +43,7 @@ export TESTBED_TAG := $(if $(filter $(abspath config/sample),$(abspath $(CONFIG)
 TOPOLOGY ?= dual
 # The site's shape (its daemons' ports, queues, amavisd-new's wiring), written by make build
 # from the compiled .cf files: compose's variables for make up (siteconfig/shape.py).
-SHAPE_ENV = $(TESTBED_CONFIG)/shape-$(TOPOLOGY).env
+SHAPE_ENV = .build/shape/$(CONFIG_ID)/shape-$(TOPOLOGY).env
 $(if $(filter-out dual milter,$(TOPOLOGY)),$(error TOPOLOGY must be dual or milter, got '$(TOPOLOGY)'))
 export TESTBED_TOPOLOGY := $(TOPOLOGY)
 ifeq ($(TOPOLOGY),milter)  # their tests crash, hang and configure the dual chain's daemons

@@ -16,7 +16,7 @@ harness's faces, the tests' expectations, the load generator).
   MTA-TX         its daemons and queues, and the daemon amavisd-new hands mail to
 
 python -m siteconfig.shape   (make build) reads the images tagged $TESTBED_TAG and writes
-$TESTBED_CONFIG/shape-<topology>.json and .env (compose's variables).
+`.build/shape/<config id>/shape-<topology>.json` and .env (compose's variables).
 """
 
 import json
@@ -316,7 +316,10 @@ def shape_of(files: ConfigFiles, compiled: dict[str, CompiledCf], topology: str 
 
 
 def shape_path(topology: str, config: str | None = None) -> Path:
-    return REPO / (config or os.environ.get("TESTBED_CONFIG", "config/sample")) / f"shape-{topology}.json"
+    """Beside the assembled folder, not in it: assembling it again (make config, which every
+    build of the other topology runs) empties it, and the topology built before keeps its shape."""
+    assembled = Path(config or os.environ.get("TESTBED_CONFIG", "config/sample"))
+    return REPO / ".build" / "shape" / assembled.name / f"shape-{topology}.json"
 
 
 def current_shape(topology: str) -> SiteShape:
@@ -348,6 +351,7 @@ def main() -> int:
         print(f"shape: {failed}", file=sys.stderr)
         return 1
     path = shape_path(topology)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(shape.to_json())
     path.with_suffix(".env").write_text("".join(f"{key}={value}\n" for key, value in shape.compose_env().items()))
     for line in shape.adapted:
