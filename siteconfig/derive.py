@@ -19,6 +19,7 @@ import tomli_w
 
 from siteconfig.check.context import ConfigFiles, perl_assignment
 from siteconfig.check.invariants import LOOPBACK, relay_grants
+from siteconfig.folder import SAMPLE
 
 __all__ = ["Derived", "derive_policy", "write_policy"]
 
@@ -60,14 +61,26 @@ def _amavis(folder: Path, variable: str) -> tuple[str, str] | None:
     return (found[0], f"{found[1]}:{found[2]}") if found else None
 
 
+def _own_snippet(folder: Path, shown: str) -> bool:
+    """Whether the snippet at "file:line" is the site's, not the sample's copied in (same bytes)."""
+    rel = shown.rsplit(":", 1)[0]
+    sample = SAMPLE / rel
+    return not (sample.is_file() and sample.read_bytes() == (folder / rel).read_bytes())
+
+
 def _limits(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
     size = _last(rx, r"define\(\s*`?confMAX_MESSAGE_SIZE'?\s*,\s*`?(\d+)")
     d.set("limits", "max_message_size", int(size[1].group(1)) if size else 0,
           f"rx/thishost-rx.mc:{size[0]}" if size else "no confMAX_MESSAGE_SIZE in rx/thishost-rx.mc: no limit")
     servers = _amavis(folder, "$max_servers")
     count = int(servers[0]) if servers and servers[0].isdigit() else 2
-    d.set("limits", "max_servers", count, servers[1] if servers else "amavisd-new's default")
     runners = _last(rx, r"QUEUE_GROUP\(.*\bR=(\d+)")
+    if runners and not (servers and _own_snippet(folder, servers[1])):
+        # The sample's count is not the site's: the testbed's amavisd-new runs one child per
+        # runner (siteconfig/shape.py), as the document has it.
+        count, servers = int(runners[1].group(1)), (runners[1].group(1), f"rx/thishost-rx.mc:{runners[0]}'s R= "
+                                                    "(the folder sets no $max_servers: the testbed matches it)")
+    d.set("limits", "max_servers", count, servers[1] if servers else "amavisd-new's default")
     d.set("limits", "queue_runners", int(runners[1].group(1)) if runners else count,
           f"rx/thishost-rx.mc:{runners[0]}" if runners else "no queue group with R=: taken as $max_servers")
     d.set("limits", "runners_may_differ", False, "the document's rule (R = $max_servers) holds for every config")

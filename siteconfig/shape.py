@@ -88,6 +88,7 @@ class MtaShape:
     queues: list[str]  # QueueDirectory and each queue group's P=, wildcards kept
     delivery_mode: str  # O DeliveryMode's first letter (b when unset: sendmail's default)
     handoff: Handoff | None = None  # MTA-RX only
+    runners: int | None = None  # the mqueue group's R= (queue runners), where it has one
 
     @property
     def tcp(self) -> list[Daemon]:
@@ -127,6 +128,7 @@ class AmavisShape:
     forward: str  # smtp:[host]:port
     notify: str
     origins: dict[str, str] = field(default_factory=dict)  # variable -> "file:line" or what the testbed did
+    max_servers: int | None = None  # set where the testbed matched it to the site's R=; None: the snippets'
 
     @staticmethod
     def target(method: str) -> tuple[str, int] | None:
@@ -192,6 +194,7 @@ class SiteShape:
             "TESTBED_AMAVIS_PORT": str(self.amavis.port),
             "TESTBED_AMAVIS_FORWARD": self.amavis.forward,
             "TESTBED_AMAVIS_NOTIFY": self.amavis.notify,
+            "TESTBED_AMAVIS_MAX_SERVERS": str(self.amavis.max_servers or ""),
             "TESTBED_DISABLE_IPV6": "0" if self.ipv6 else "1",
             "TESTBED_IPV6_V6ONLY": "1" if self.v6only else "0",
         }
@@ -206,7 +209,7 @@ class SiteShape:
         def mta(part: dict) -> MtaShape:
             handoff = Handoff(**part["handoff"]) if part.get("handoff") else None
             return MtaShape([Daemon(**d) for d in part["daemons"]], part["greeting"], part["queues"],
-                            part["delivery_mode"], handoff)
+                            part["delivery_mode"], handoff, part.get("runners"))
 
         return cls(data["topology"], mta(data["rx"]), mta(data["tx"]), AmavisShape(**data["amavis"]), data["adapted"])
 
@@ -252,8 +255,10 @@ def _handoff(cf: CompiledCf) -> Handoff | None:
 def mta_shape(cf: CompiledCf, *, receiving: bool) -> MtaShape:
     queues = [cf.option("QueueDirectory") or "/var/spool/mqueue"]
     queues += [group.fields["P"] for group in cf.queue_groups.values() if group.fields.get("P")]
+    group = cf.queue_groups.get("mqueue")
     return MtaShape(daemons_of(cf), cf.option("SmtpGreetingMessage") or "", list(dict.fromkeys(queues)),
-                    (cf.option("DeliveryMode") or "b")[:1], _handoff(cf) if receiving else None)
+                    (cf.option("DeliveryMode") or "b")[:1], _handoff(cf) if receiving else None,
+                    group.number("R") if group else None)
 
 
 def _own(files: ConfigFiles, rel: str) -> bool:
@@ -295,9 +300,29 @@ def amavis_wiring(files: ConfigFiles, rx: MtaShape, tx: MtaShape, *, site_mtas: 
             adapted.append(f"amavisd-new: {variable} = {value} (was {values[variable]}, {origins[variable]}): {what}, "
                            "and the site's folder sets no amavisd-new value of its own")
             values[variable], origins[variable] = value, f"adapted: {what}"
+    servers = _servers_for(files, rx, site_mtas, origins, adapted)
     port = re.findall(r"\d+", values["$inet_socket_port"])
     return AmavisShape(int(port[0]) if port else 10024, values["$forward_method"].strip("'\""),
-                       values["$notify_method"].strip("'\""), origins), adapted
+                       values["$notify_method"].strip("'\""), origins, servers), adapted
+
+
+def _servers_for(files: ConfigFiles, rx: MtaShape, site_mtas: bool, origins: dict[str, str],
+                 adapted: list[str]) -> int | None:
+    """$max_servers matched to MTA-RX's queue runners, where the site brings its .mc files but no
+    amavisd-new setting: the document has one child per runner, and the sample's count is not
+    the site's."""
+    found = perl_assignment(files, "$max_servers")
+    if not site_mtas or rx.runners is None or (found and _own(files, found[1])):
+        return None
+    was = found[0] if found else "2"  # amavisd-new's default
+    if was == str(rx.runners):
+        return None
+    what = f"MTA-RX runs R={rx.runners} queue runners"
+    adapted.append(f"amavisd-new: $max_servers = {rx.runners} (was {was}, "
+                   f"{f'{files.shown(found[1])}:{found[2]}' if found else 'the default'}): {what}, "
+                   "and the site's folder sets no amavisd-new value of its own")
+    origins["$max_servers"] = f"adapted: {what}"
+    return rx.runners
 
 
 def shape_of(files: ConfigFiles, compiled: dict[str, CompiledCf], topology: str = "dual") -> SiteShape:

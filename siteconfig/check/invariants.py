@@ -42,7 +42,8 @@ def _amavis(ctx: Context, variable: str, shape: SiteShape | None = None) -> tupl
     site's snippet, or the testbed's wiring to the site's MTAs), else the snippets' last
     assignment, else amavisd-new's default."""
     wired = {"$inet_socket_port": shape and str(shape.amavis.port), "$forward_method": shape and shape.amavis.forward,
-             "$notify_method": shape and shape.amavis.notify}.get(variable)
+             "$notify_method": shape and shape.amavis.notify,
+             "$max_servers": shape and shape.amavis.max_servers and str(shape.amavis.max_servers)}.get(variable)
     if wired and shape and shape.amavis.origins.get(variable, "").startswith("adapted: "):
         return wired, f"the testbed's wiring ({shape.amavis.origins[variable].removeprefix('adapted: ')})", None
     found = perl_assignment(ctx.files, variable)
@@ -96,10 +97,10 @@ def _onward(ctx: Context, tx: CompiledCf, shape: SiteShape | None) -> list[Findi
     return findings
 
 
-def _runners(ctx: Context, rx: CompiledCf) -> list[Finding]:
+def _runners(ctx: Context, rx: CompiledCf, shape: SiteShape | None) -> list[Finding]:
     group = rx.queue_groups.get("mqueue")
     runners = group.number("R") if group else None
-    value, shown, line = _amavis(ctx, "$max_servers")
+    value, shown, line = _amavis(ctx, "$max_servers", shape)
     if runners is None or not value.isdigit() or runners == int(value) or ctx.policy.limits.runners_may_differ:
         return []
     where = ctx.in_cf("rx", mc_line(ctx.files.mc("rx"), r"QUEUE_GROUP\(.*\bR=\d+"), group.line if group else None)
@@ -169,7 +170,7 @@ def check_invariants(ctx: Context) -> list[Finding]:
     shape = shape_of(ctx.files, dict(ctx.compiled)) if rx is not None and tx is not None else None
     findings = _relay(ctx)
     if rx is not None:
-        findings += _hand_off(ctx, rx, shape) + _queue_only(ctx, rx) + _runners(ctx, rx)
+        findings += _hand_off(ctx, rx, shape) + _queue_only(ctx, rx) + _runners(ctx, rx, shape)
     if tx is not None:
         findings += _onward(ctx, tx, shape) + _tx_on_loopback(ctx, tx)
     return findings

@@ -94,3 +94,16 @@ def test_an_unclosed_quote_is_found_at_its_line_not_at_the_end_of_the_file(tmp_p
     line = next(n for n, text in enumerate(mc.splitlines(), 1) if "`10485760)dnl" in text)
     shown = explain(refusal, ConfigFiles(tmp_path / "out", own))
     assert shown.startswith(f"{own}/rx/thishost-rx.mc:{line}: m4 refused"), shown
+
+
+def test_a_derived_policy_has_the_sites_runners_as_max_servers_where_it_sets_none(tmp_path: Path) -> None:
+    own = tmp_path / "mine"
+    (own / "rx").mkdir(parents=True)
+    (own / "rx" / "thishost-rx.mc").write_text((SAMPLE / "rx" / "thishost-rx.mc").read_text().replace("R=2", "R=5"))
+    assemble(own, tmp_path / "out")
+    limits = derive_policy(tmp_path / "out").values["limits"]
+    assert (limits["queue_runners"], limits["max_servers"]) == (5, 5), limits
+    (own / "amavis").mkdir()
+    (own / "amavis" / "60-site").write_text("$max_servers = 3;\n1;\n")
+    assemble(own, tmp_path / "own")
+    assert derive_policy(tmp_path / "own").values["limits"]["max_servers"] == 3

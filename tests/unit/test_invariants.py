@@ -150,3 +150,16 @@ def test_relay_grants_read_every_form_of_access_key() -> None:
                (4, "From:boss@example.org RELAY"), (5, "Connect:spammer.example REJECT")]
     assert relay_grants(entries) == [(1, "Connect", "10.1"), (2, "Connect", "192.0.2.7"),
                                      (3, "To", "example.org"), (4, "From", "boss@example.org")]
+
+
+def test_own_mc_files_without_amavis_snippets_get_max_servers_matched_to_their_runners(tmp_path: Path) -> None:
+    own = {"rx/thishost-rx.mc": (SAMPLE / "rx" / "thishost-rx.mc").read_text().replace("R=2", "R=5"),
+           "tx/thishost-tx.mc": (SAMPLE / "tx" / "thishost-tx.mc").read_text()}
+    rx = RX_CF.replace("R=2", "R=5")
+    assert findings(tmp_path, rx, files=own) == []  # the sample's $max_servers = 2 is not the site's
+    shape = shape_of(ConfigFiles(tmp_path / "out", tmp_path / "mine"), {"rx": parse_cf(rx), "tx": parse_cf(TX_CF)})
+    assert shape.amavis.max_servers == 5 and shape.compose_env()["TESTBED_AMAVIS_MAX_SERVERS"] == "5", shape
+    assert any("$max_servers = 5 (was 2" in line for line in shape.adapted), shape.adapted
+    # A snippet of the site's own is as written, and a mismatch with it is still refused.
+    own["amavis/60-site"] = "$max_servers = 3;\n1;\n"
+    assert "R=5 queue runners, but amavisd-new has $max_servers = 3" in findings(tmp_path / "own", rx, files=own)[0]
