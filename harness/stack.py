@@ -12,7 +12,9 @@ logs, processes) plus one face per service of the chain: `stack.rx` (harness/rx.
 import contextlib
 import os
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from testcontainers.compose import DockerCompose
@@ -30,6 +32,7 @@ __all__ = ["REPO", "ChainDownError", "Stack", "StackError", "queue_runs_asked"]
 
 REPO = Path(__file__).resolve().parents[1]
 QUEUE_RUNS = ("asked", "persistent")
+UP_TIMEOUT = float(os.environ.get("TESTBED_UP_TIMEOUT") or 300)  # seconds for every daemon to be healthy
 
 
 def queue_runs_asked() -> bool:
@@ -49,10 +52,31 @@ class _Compose(DockerCompose):
     otherwise win over the free port the stack asks for.)"""
 
     environment: dict[str, str]
+    # Asked while `up --wait` runs: a reason to stop waiting, or None. Compose waits for health
+    # without end when a daemon dies at start and its restart policy brings it back.
+    watch: Callable[[], str | None] | None = None
 
     def _run_command(self, cmd: str | list[str], context: str | None = None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
-                              env=self.environment)
+        if self.watch is None or "up" not in cmd:
+            return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
+                                  env=self.environment)
+        deadline = time.monotonic() + UP_TIMEOUT
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=context or str(self.context),
+                              env=self.environment) as proc:
+            while True:
+                try:  # reading the output is the wait: a full pipe would stall compose
+                    out, err = proc.communicate(timeout=1)
+                    break
+                except subprocess.TimeoutExpired:
+                    reason = self.watch() or (f"not healthy within {UP_TIMEOUT:g} s (TESTBED_UP_TIMEOUT)"
+                                              if time.monotonic() > deadline else None)
+                    if reason:
+                        proc.terminate()
+                        out, err = proc.communicate()
+                        raise subprocess.CalledProcessError(-1, cmd, out, err + f"\n{reason}".encode()) from None
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 class Stack(Containers):
@@ -84,6 +108,7 @@ class Stack(Containers):
         self.compose = _Compose(REPO, compose_file_name=files, wait=True)
         # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
         self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
+        self.compose.watch = self._restarted
         self.rx = MtaRx(self, tuple(self.shape.rx.queue_dirs))
         self.hasten = self._ask_queue_run if queue_runs_asked() else None
         self.amavis = Amavis(self, hasten=self.hasten)
@@ -130,6 +155,15 @@ class Stack(Containers):
             return "\n".join(str(diagnosis) for diagnosis in found)
         said = failed.stderr.decode(errors="replace").strip().splitlines()
         return "docker compose said: " + " / ".join(said[-3:])
+
+    def _restarted(self) -> str | None:
+        """A daemon that died while the chain started (Docker brought it back): it will again."""
+        for container in self.docker.containers.list(all=True, filters={
+                "label": f"com.docker.compose.project={self.project}"}):
+            if container.attrs.get("RestartCount"):
+                service = container.labels.get("com.docker.compose.service", container.name)
+                return f"{service} died while starting and was restarted {container.attrs['RestartCount']} time(s)"
+        return None
 
     def _health_output(self, service: str) -> str:
         """What the service's healthcheck printed last (it names the daemon, address and port)."""
