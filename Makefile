@@ -157,6 +157,9 @@ test-examples: $(VENV)/.installed ## Real sites' habits run, broken configs are 
 	@# A site shaped unlike the sample: IPv6 daemons, no MSA, MTA-TX on loopback port 24, bulk* queues.
 	$(MAKE) test CONFIG=config/examples/lists-bulk REPORT=example-lists-bulk TEST_CHAINS=1 \
 	  PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS) tests/test_ports.py tests/test_exposure.py tests/test_advice.py tests/test_queue_only.py"
+	@# A Debian site's own milters, run from their packages as shipped (images/common/site-milters).
+	$(MAKE) test CONFIG=config/examples/packaged-milters REPORT=example-packaged-milters TEST_CHAINS=1 \
+	  PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS) tests/test_site_milters.py"
 
 test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)

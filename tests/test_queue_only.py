@@ -104,7 +104,7 @@ class Burst:
 
 def run_burst(stack: Stack, policy: Policy, *, messages: int = 30, sessions: int = 30) -> Burst:
     """Hold amavisd-new, send a burst over many concurrent sessions, release it, and watch
-    MTA-RX's connections to 10024 while the queue drains. 30 messages from 30 clients at
+    MTA-RX's connections to amavisd-new (10024 in the sample) while the queue drains. 30 messages from 30 clients at
     once are many times the runners (2-4) and more than one connection's m= (10) carries, so
     every runner has work and connections carry several; each costs amavisd-new a
     SpamAssassin pass, so more only makes the test slower."""
@@ -125,7 +125,8 @@ def run_burst(stack: Stack, policy: Policy, *, messages: int = 30, sessions: int
 
     assert all(asyncio.run(all_of_them())), "MTA-RX refused part of the burst"
     samples: list[int] = []
-    sampler = threading.Thread(target=lambda: samples.extend(stack.rx.sample_connections(10024, seconds=180)))
+    port = stack.shape.amavis.port
+    sampler = threading.Thread(target=lambda: samples.extend(stack.rx.sample_connections(port, seconds=180)))
     sampler.start()
     stack.unpause("amavis")
     sampler.join()

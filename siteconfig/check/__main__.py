@@ -29,7 +29,7 @@ def main() -> int:
     for finding in findings:
         print(f"lint: {finding}", file=sys.stderr)
     for note in check_absent_pieces(assembled, source, compiled, topology):
-        print(f"not run: {note}")
+        print(f"site milter: {note}")
     if topology == "dual":  # the one MTA of the milter topology has no RX and TX to compare
         for advice in check_document_advice(assembled, source, compiled):
             print(f"advice: {advice} (not refused: the suite reports it as a failed row, tests/test_advice.py)")

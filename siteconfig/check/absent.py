@@ -1,23 +1,36 @@
-"""What the site's files need and the testbed does not run: a milter other than the testbed's
-own OpenDKIM milters (rx/opendkim.conf, tx/opendkim.conf; the milter topology's
-amavisd-milter). sendmail's F= flags say what happens without it, and so what lint does:
+"""The site's own milters: those Debian packages the testbed runs beside the sendmail that
+calls them, as the packages ship them (images/common/milter-packages, images/common/site-milters);
+the rest it does not run, and sendmail's F= flags say what happens without them, and so what
+lint does:
 
   no F=   sendmail goes on without the milter: the mail is not checked by it. A note: the
           chain runs, and the run's report says which of the site's checks did not happen;
   F=T     every message is tempfailed (4xx) while the milter is missing;
   F=R     every message is rejected (5xx): the chain cannot pass mail, so lint refuses it.
+
+The testbed's own OpenDKIM milters (rx/opendkim.conf, tx/opendkim.conf) are not the site's.
 """
 
 import re
 
 from siteconfig.check.context import Context, Finding, mc_line
+from siteconfig.folder import REPO
 
-__all__ = ["absent_milters"]
+__all__ = ["absent_milters", "packaged_milter"]
 
-# Debian packages of milters a site may name (its INPUT_MAIL_FILTER name -> package): what to
-# install on the real host; the testbed runs only the DKIM milters and amavisd-milter.
-PACKAGED = {"milter-greylist": "milter-greylist", "spamass-milter": "spamass-milter", "clamav-milter": "clamav-milter",
-            "opendmarc": "opendmarc", "opendkim": "opendkim", "amavisd-milter": "amavisd-milter"}
+# The milters the testbed runs (the images read the same table): package, then a pattern
+# matched against the filter's name and socket.
+PACKAGES = REPO / "images" / "common" / "milter-packages"
+
+
+def packaged_milter(name: str, socket: str) -> str | None:
+    """The Debian package the testbed runs for this INPUT_MAIL_FILTER, or None."""
+    for line in PACKAGES.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, pattern = line.split(None, 1)
+            if re.search(pattern.strip(), f"{name} {socket}", re.IGNORECASE):
+                return package
+    return None
 
 
 def _normal(socket: str) -> str:
@@ -51,14 +64,19 @@ def absent_milters(ctx: Context) -> tuple[list[Finding], list[Finding]]:
             where = ctx.in_cf(role, mc_line(ctx.files.mc(role), rf"INPUT_MAIL_FILTER\(\s*`?{re.escape(milter.name)}'?"),
                               milter.line)
             flags = milter.fields.get("F", "")
-            package = PACKAGED.get(milter.name)
-            what = (f"the milter {milter.name} ({socket or 'no socket'}) is not run by the testbed"
-                    + (f" (Debian packages it as {package}; the testbed does not run it yet)" if package else ""))
+            package = packaged_milter(milter.name, socket)
+            if package:
+                notes.append(Finding(*where, f"the milter {milter.name} ({socket}) is run by the testbed from Debian's "
+                                     f"package {package}, with the configuration the package ships (the socket set "
+                                     "to this one" + ("; verifying only: the site's keys are not in its folder"
+                                                      if package == "opendkim" else "") + ")"))
+                continue
+            what = (f"the milter {milter.name} ({socket or 'no socket'}) is not run by the testbed "
+                    "(no Debian package of it)")
             if "R" in flags or "T" in flags:
                 does = "rejects (5xx)" if "R" in flags else "tempfails (4xx)"
                 refusals.append(Finding(*where, f"{what}: with F={flags} sendmail {does} every message while it is "
-                                        "missing, so the chain cannot pass mail; test without this milter in a copy "
-                                        "of the .mc made for the testbed, or with its F= flag removed there"))
+                                        "missing, so the chain cannot pass mail in the testbed"))
             else:
                 notes.append(Finding(*where, f"{what}: with no F= flag sendmail goes on without it, so the mail is "
                                      "not checked by it in this run (everything else is)"))
