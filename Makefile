@@ -70,7 +70,7 @@ PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist l
 REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
 REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
-.PHONY: help prereqs base config build lint-config up down logs test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs adopt test-real test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -160,6 +160,13 @@ test-examples: $(VENV)/.installed ## Real sites' habits run, broken configs are 
 	@# A Debian site's own milters, run from their packages as shipped (images/common/site-milters).
 	$(MAKE) test CONFIG=config/examples/packaged-milters REPORT=example-packaged-milters TEST_CHAINS=1 \
 	  PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS) tests/test_site_milters.py"
+
+test-real: build ## Real hosts' .mc files from Debian's sendmail-cf, adopted and run, each against its outcome in tests/real/outcomes.toml (~8 min; RECORD=1 prints what it saw)
+	@RECORD=$(RECORD) $(VENV)/bin/python -m siteconfig.adopt.real $(SITES)
+
+adopt: $(VENV)/.installed ## Split a site's one sendmail .mc into the document's pair: MC=path/to/sendmail.mc [OUT=folder] (seconds)
+	@$(if $(MC),,$(error make adopt needs MC=path/to/the site's sendmail.mc (and writes OUT, default adopted/<its name>)))
+	@$(VENV)/bin/python -m siteconfig.adopt $(MC) $(OUT)
 
 test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)

@@ -15,7 +15,7 @@ __all__ = ["ChainDownError", "Diagnosis", "diagnose", "first_fatal", "locate_dae
 
 # What a daemon logs when it cannot run, by daemon, most telling first.
 FATAL = [
-    re.compile(r"SYSERR.*|.*cannot bind.*|.*problem creating SMTP socket.*", re.IGNORECASE),
+    re.compile(r"SYSERR.*|.*cannot bind.*|.*problem creating SMTP socket.*|site-milters: .* did not .*", re.IGNORECASE),
     re.compile(r".*(?:Error in config file|TROUBLE in|fatal|FATAL|ERROR:).*"),
     re.compile(r".*(?:must be|cannot resolve|not of the form|is unknown|No such file).*"),
 ]
@@ -32,6 +32,9 @@ FIXES = [
     (r"Permission denied",
      "a file or directory the daemon needs is not readable or writable by the user it runs as (RunAsUser, "
      "TrustedUser): see the line above"),
+    (r"site-milters: .* did not",
+     "a milter of the site's .mc that the testbed runs from its Debian package (images/common/site-milters) did not "
+     "start on the socket the .cf names: its own log lines are above this one in the container's log"),
     (r"no connection|no banner",
      "the daemon did not answer on the address and port its .cf names (the healthcheck reads them from it): it "
      "did not start, or listens elsewhere"),

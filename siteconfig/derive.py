@@ -93,7 +93,10 @@ def _relay(d: Derived, folder: Path, rx: list[tuple[int, str]]) -> None:
     for _number, line in rx:
         for match in re.finditer(r"RELAY_DOMAIN\(\s*`?([^')]+)", line):
             domains.extend(word.lower() for word in match.group(1).split())
-    d.set("relay", "lan", True, "the testbed's LAN client (the entrypoint grants it RELAY)")
+    access = any(re.search(r"FEATURE\(\s*`?access_db", line) for _, line in rx)
+    d.set("relay", "lan", access, "the testbed's LAN client (the entrypoint grants it RELAY in the access map)"
+          if access else "MTA-RX reads no access map (no FEATURE(access_db)): no client is granted RELAY, the "
+          "testbed's LAN client neither")
     d.set("relay", "domains", sorted(set(domains)), "rx/access To: RELAY entries and RELAY_DOMAIN")
     # Relaying for a client or a network is what an open relay is made of: not derived, so lint
     # (the document's invariants) names each grant until a policy.toml states it.

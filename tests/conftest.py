@@ -73,6 +73,12 @@ def needs_submission(policy: Policy) -> None:
     not_applicable_unless(policy.submission.enabled, "the policy has submission off (submission.enabled = false)")
 
 
+def needs_lan_relay(policy: Policy) -> None:
+    """Ends a test that relays through MTA-RX for the trusted LAN client when the site grants
+    no client RELAY (relay.lan = false: its MTA-RX reads no access map)."""
+    not_applicable_unless(policy.relay.lan, "MTA-RX relays for no LAN client (relay.lan = false)")
+
+
 @dataclass(frozen=True)
 class People:
     """The local users a test needs, by role, from the policy. A role the policy cannot fill

@@ -19,7 +19,7 @@ from harness.raw_smtp import RawSession
 from harness.smtp import SMTPStatus, read_banner_async
 from siteconfig.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
 from siteconfig.policy import Policy
-from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, not_applicable_unless
+from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, needs_lan_relay, not_applicable_unless
 
 pytestmark = pytest.mark.chain
 
@@ -119,7 +119,8 @@ def test_the_sites_own_records_are_served(stack: Stack) -> None:
     assert served == {fields[0]: fields[-1] for fields in records}, served
 
 
-def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack, people: People) -> None:
+def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack, policy: Policy, people: People) -> None:
+    needs_lan_relay(policy)
     tx_mc = CONFIG / "tx" / "thishost-tx.mc"
     smart_host = tx_mc.is_file() and re.search(r"^define\(`SMART_HOST'", tx_mc.read_text(), re.MULTILINE)
     not_applicable_unless(not smart_host, "MTA-TX relays remote mail to a SMART_HOST, not by MX")

@@ -17,7 +17,7 @@ from harness.payloads import EICAR, GTUBE
 from harness.smtp import send_message_async
 from siteconfig.policy import Policy
 from tests.claims import differs_by_design, not_borne_out
-from tests.conftest import REMOTE_DOMAIN, People, not_applicable_unless
+from tests.conftest import REMOTE_DOMAIN, People, needs_lan_relay, not_applicable_unless
 from tests.test_content_filter import assert_not_bounced, with_attachment
 
 pytestmark = pytest.mark.chain
@@ -95,10 +95,11 @@ def test_spam_to_a_lover_and_another_recipient_reaches_the_lover_only(
 
 
 def test_local_and_remote_recipients_of_one_message_get_their_own_header_edits(
-    stack: Stack, people: People, request: pytest.FixtureRequest
+    stack: Stack, policy: Policy, people: People, request: pytest.FixtureRequest
 ) -> None:
     """amavisd-new adds X-Spam-* header fields for local recipients only ($sa_tag_level_deflt
     applies to @local_domains_acl): a copy per kind of recipient, or one message for all."""
+    needs_lan_relay(policy)
     sender, local, remote = people.address(people.sender), people.address(people.reader), f"partner@{REMOTE_DOMAIN}"
     message = make_message(sender=sender, to=[local, remote], tag="per-recipient")
     msgid = message_id_of(message)

@@ -230,7 +230,7 @@ def read_compiled(image: str, path: str) -> CompiledCf:
     """The .cf at `path` in `image`, read from a fresh container (no network) and parsed."""
     try:
         out = subprocess.run(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "cat",
-                              image, path], capture_output=True, text=True, timeout=300)
+                              image, path], capture_output=True, text=True, encoding="latin-1", timeout=300)
     except (OSError, subprocess.TimeoutExpired) as failed:
         raise CompiledCfError(f"cannot read {path} from {image}: {failed}") from None
     if out.returncode != 0:

@@ -77,10 +77,13 @@ def _downstream(ctx: Context) -> list[Finding]:
             findings.append(Finding(*ctx.in_cf("tx", mc_define(mc, "confMAX_MESSAGE_SIZE"), option.line),
                                     f"MTA-TX's MaxMessageSize is {cf.max_message_size}, but {says}: MTA-TX "
                                     "would refuse mail MTA-RX accepted"))
-        # One finding per setting: SMTP_MAILER_MAX sets M= of smtp, esmtp, smtp8 and dsmtp alike.
+        # One finding per setting: SMTP_MAILER_MAX sets M= of smtp, esmtp, smtp8 and dsmtp alike. The
+        # mailers the policy's mail leaves by: SMTP's, and MTA-TX's local one (a UUCP or fax mailer
+        # carries only what the site routes to it, under limits of its own).
         small: dict[tuple[str, int | None, int], list[str]] = {}
         for mailer in cf.mailers.values():
-            if (service == "tx" or mailer.fields.get("P") == "[IPC]") and _below(mailer.max_size, expected):
+            carries = mailer.fields.get("P") == "[IPC]" or (service == "tx" and mailer.name == "local")
+            if carries and _below(mailer.max_size, expected):
                 macro = f"{_MAILER_MAX.get(mailer.name, mailer.name.upper())}_MAILER_MAX"
                 small.setdefault((*ctx.in_cf(service, mc_define(mc, macro), mailer.line), mailer.max_size),
                                  []).append(mailer.name)
