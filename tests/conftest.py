@@ -171,11 +171,17 @@ def _bring_up(stack: Stack) -> str | None:
         stack.up()
     except StackError as down:
         return str(down)
+    smtp = stack.shape.rx.smtp
+    if smtp is not None and smtp.loopback:  # as Debian's own sendmail.mc has it: a host's local MTA
+        return (f"MTA-RX's SMTP daemon {smtp.name or smtp.family} listens on {smtp.addr} only (its .cf, line "
+                f"{smtp.line}: DaemonPortOptions): no client outside its host can reach it, so no test can send it "
+                "mail from outside. A mail gateway listens on every address (or the public one): the testbed runs "
+                "the site's files as written, and stops here")
     try:
         policy = policy_under_test()
         user = policy.mailboxes[0]
         preflight(stack, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
-    except (BrokenChainError, StackError, PolicyError) as broken:
+    except (BrokenChainError, StackError, PolicyError, OSError) as broken:
         return f"the chain came up but the preflight message did not pass (project {stack.project}):\n{broken}"
     return None
 

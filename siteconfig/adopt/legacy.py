@@ -13,9 +13,9 @@ from siteconfig.adopt.rules import OBSOLETE_RELAYS, Placement
 
 __all__ = ["as_note", "inline_berkeley", "legacy_rule"]
 
-# The systems whose paths the images serve (images/common/other-systems-paths); any other
-# OSTYPE names a system this machine is not, and the pair runs on Debian.
-SERVED_OSTYPES = {"debian", "linux", "bsd4.4", "freebsd4", "freebsd5", "freebsd6"}
+# Debian's own OSTYPE and Linux's (whose procmail is installed); any other names a system this
+# machine is not (its local mailer's flags and paths), and the pair runs on Debian.
+SERVED_OSTYPES = {"debian", "linux"}
 # sendmail-cf's Berkeley domain files end in berkeley-only.m4, which refuses any use outside
 # the Computer Science Division (cf.m4's "*** ERROR"); they relay to Berkeley hosts long gone.
 BERKELEY_DOMAIN = re.compile(r"Berkeley\.EDU$", re.IGNORECASE)

@@ -69,7 +69,8 @@ def _refusal(output: str) -> str:
     for i, line in enumerate(lines):
         if line.startswith("Exit: "):
             causes = [later.strip() for later in lines[i + 1:] if re.match(r"\s+S: [45]\d\d |\s+what to do", later)]
-            cause = causes[0] if causes else lines[i + 1].strip() if i + 1 < len(lines) else ""
+            following = [later.strip() for later in lines[i + 1:i + 2] if not later.startswith("make")]
+            cause = causes[0] if causes else following[0] if following else ""
             said = f"{line.removeprefix('Exit: ')} {cause}".strip()
             return re.sub(r" \(project [^)]*\)|<preflight\.[^>]*>", "", said)  # what changes from run to run
     problems = [line for line in lines if re.match(r"(lint|refused): \S+:\d+: |.*\*\*\* ", line)]
