@@ -9,15 +9,14 @@ import re
 import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
+from siteconfig.check.absent import milter_packages
 from siteconfig.check.compiled import CHAIN_CFS
-from siteconfig.folder import REPO
 from tests.claims import dual_chain_only
 from tests.conftest import OUTSIDE_SENDER, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
 
-PACKAGES = [line.split()[0] for line in (REPO / "images/common/milter-packages").read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+PACKAGES = [package for package, _ in milter_packages()]
 # What each package, as shipped, leaves on a clean message: a header of the delivered copy
 # (name, pattern), or a line it logs (pattern, with {msgid} or {queue_id} of its MTA's hop).
 MARKS: dict[str, tuple[str, str]] = {

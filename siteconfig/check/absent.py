@@ -16,21 +16,23 @@ import re
 from siteconfig.check.context import Context, Finding, mc_line
 from siteconfig.folder import REPO
 
-__all__ = ["absent_milters", "packaged_milter"]
+__all__ = ["absent_milters", "milter_packages", "packaged_milter"]
 
 # The milters the testbed runs (the images read the same table): package, then a pattern
 # matched against the filter's name and socket.
 PACKAGES = REPO / "images" / "common" / "milter-packages"
 
 
+def milter_packages() -> list[tuple[str, str]]:
+    """(package, pattern) of each line of the table, in its order."""
+    return [(line.split(None, 1)[0], line.split(None, 1)[1].strip()) for line in PACKAGES.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def packaged_milter(name: str, socket: str) -> str | None:
     """The Debian package the testbed runs for this INPUT_MAIL_FILTER, or None."""
-    for line in PACKAGES.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            package, pattern = line.split(None, 1)
-            if re.search(pattern.strip(), f"{name} {socket}", re.IGNORECASE):
-                return package
-    return None
+    return next((package for package, pattern in milter_packages()
+                 if re.search(pattern, f"{name} {socket}", re.IGNORECASE)), None)
 
 
 def _normal(socket: str) -> str:
