@@ -150,6 +150,9 @@ def place(statement: Statement) -> Placement:
         return _to("both", GENERAL, "general: both instances")
     if name == "FEATURE":
         feature = first.strip("`'")
+        if feature == "nocanonify":  # the document gives MTA-TX its own, plain one
+            return _to("rx", RECEIVING, "how names in mail received are canonified; MTA-TX has the document's "
+                       "nocanonify", replaced=("tx",))
         if feature in FEATURES_RX:
             return _to("rx", RECEIVING, FEATURES_RX[feature])
         if feature in FEATURES_TX:
