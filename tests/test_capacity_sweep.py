@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from harness import Stack
-from loadgen.cli import main
-from loadgen.sweep import SweepSettings, at_common_rate, saturate
-from loadgen.variants import Variant
-from loadgen.workload import Workload, pregenerate
+from loadgen.cli.options import main
+from loadgen.experiments.sweep import SweepSettings, at_common_rate, saturate
+from loadgen.experiments.variants import Variant
+from loadgen.send.workload import Workload, pregenerate
 
 # `make test-capacity` (CI runs it), not `make test`: together they load chains of their own
 # for about 5.5 minutes, which bounded make test's time.

@@ -23,9 +23,9 @@ import pytest
 from harness import Stack, poll_until
 from harness.duplicates import duplicate_cause
 from harness.host import HostGauge
-from loadgen.background import BackgroundLoad
-from loadgen.runner import RunResult
-from loadgen.workload import Workload, pregenerate
+from loadgen.experiments.background import BackgroundLoad
+from loadgen.experiments.runner import RunResult
+from loadgen.send.workload import Workload, pregenerate
 from tests.conftest import policy_under_test
 from tests.run_report import ROWS, FaultRow
 

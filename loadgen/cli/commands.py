@@ -1,5 +1,5 @@
 """What `python -m loadgen run`, `report`, `bench`, `accept` and `burst` do, once their options are
-parsed (loadgen.cli); the sweep's is loadgen.sweep_command."""
+parsed (loadgen.cli.options); the sweep's is loadgen.cli.sweep_command."""
 
 import argparse
 import socket
@@ -8,13 +8,13 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import SinkClient, Stack, StackError
-from loadgen.arrivals import watchers_for
-from loadgen.live import Progress
-from loadgen.report import read_report, write_report
-from loadgen.runner import LATE_AFTER, injections, run_load
-from loadgen.stats import mean_rate
-from loadgen.sweep import LATE_SHARE, OVERLOAD_GROWTH, timestamp
-from loadgen.workload import Mix, Workload, pregenerate
+from loadgen.experiments.runner import LATE_AFTER, injections, run_load
+from loadgen.experiments.sweep import LATE_SHARE, OVERLOAD_GROWTH, timestamp
+from loadgen.measure.arrivals import watchers_for
+from loadgen.measure.stats import mean_rate
+from loadgen.send.workload import Mix, Workload, pregenerate
+from loadgen.show.live import Progress
+from loadgen.show.report import read_report, write_report
 from siteconfig.policy import current_policy
 
 __all__ = ["cmd_accept", "cmd_bench", "cmd_burst", "cmd_report", "cmd_run", "console", "workload_of"]
@@ -90,9 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write a sweep's summary and plots again from its points.json (e.g. after an upgrade);
-    with several sweeps, set them side by side (loadgen.compare)."""
+    with several sweeps, set them side by side (loadgen.show.compare)."""
     if len(args.directory) > 1:
-        from loadgen.compare import compare
+        from loadgen.show.compare import compare
 
         out = compare([Path(d) for d in args.directory], Path(args.out or f"reports/compared-{timestamp()}"),
                       plots=not args.no_plots)
@@ -107,7 +107,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from loadgen.bench import run_bench
+    from loadgen.experiments.bench import run_bench
 
     result = run_bench(messages=args.bench_messages, sessions=args.sessions, size=args.size,
                        processes=args.processes, rounds=args.rounds)
@@ -120,7 +120,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
-    from loadgen.acceptrate import RESOLVERS, measure_accept_rate
+    from loadgen.experiments.acceptrate import RESOLVERS, measure_accept_rate
 
     resolvers = [r.strip() for r in args.resolvers.split(",")] if args.resolvers else list(RESOLVERS)
     unknown = [r for r in resolvers if r not in RESOLVERS]
@@ -146,9 +146,9 @@ def cmd_burst(args: argparse.Namespace) -> int:
     import os
 
     from harness.topology import TOPOLOGIES
-    from loadgen.burst import run_burst
-    from loadgen.burst_report import write_burst_report
-    from loadgen.sweep import timestamp
+    from loadgen.experiments.burst import run_burst
+    from loadgen.experiments.sweep import timestamp
+    from loadgen.show.burst_report import write_burst_report
 
     names = [name.strip() for name in args.topologies.split(",") if name.strip()]
     if unknown := [name for name in names if name not in TOPOLOGIES]:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.topology import TOPOLOGIES
-from loadgen.commands import cmd_accept, cmd_bench, cmd_burst, cmd_report, cmd_run, console
-from loadgen.counts import parse_counts, parse_runners, parse_workers
-from loadgen.sweep_command import cmd_sweep
+from loadgen.cli.commands import cmd_accept, cmd_bench, cmd_burst, cmd_report, cmd_run, console
+from loadgen.cli.sweep_command import cmd_sweep
+from loadgen.experiments.counts import parse_counts, parse_runners, parse_workers
 
 
 def _env_name(name: str) -> str:

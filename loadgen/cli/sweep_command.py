@@ -1,5 +1,5 @@
-"""What `python -m loadgen sweep` does once its options are parsed (loadgen.cli): each
-worker count's chain in turn, measured (loadgen.sweep), then the report (loadgen.report)."""
+"""What `python -m loadgen sweep` does once its options are parsed (loadgen.cli.options): each
+worker count's chain in turn, measured (loadgen.experiments.sweep), then the report (loadgen.show.report)."""
 
 import argparse
 import os
@@ -8,12 +8,12 @@ from pathlib import Path
 
 from harness import StackError
 from harness.topology import TOPOLOGIES
-from loadgen.commands import console, workload_of
-from loadgen.live import Progress
-from loadgen.report import write_report
-from loadgen.sweep import SweepSettings, measure_point, timestamp
-from loadgen.variants import Variant
-from loadgen.workload import pregenerate
+from loadgen.cli.commands import console, workload_of
+from loadgen.experiments.sweep import SweepSettings, measure_point, timestamp
+from loadgen.experiments.variants import Variant
+from loadgen.send.workload import pregenerate
+from loadgen.show.live import Progress
+from loadgen.show.report import write_report
 from siteconfig.policy import current_policy
 
 __all__ = ["cmd_sweep"]
@@ -58,7 +58,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     directory = Path(args.reports) / timestamp()
     generator = None
     if args.bench_messages:
-        from loadgen.bench import run_bench
+        from loadgen.experiments.bench import run_bench
 
         console.print("measuring the generator's own rate (loadgen bench)")
         generator = run_bench(messages=args.bench_messages, rounds=1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import Stack
-from loadgen.bench import postfix_env, postfix_tools
+from loadgen.experiments.postfix_tools import postfix_env, postfix_tools
 
 __all__ = ["RESOLVERS", "AcceptRate", "measure_accept_rate"]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from harness import PollTimeout, Stack, poll_until
-from loadgen.arrivals import watchers_for
-from loadgen.runner import RunResult, injections, run_load
-from loadgen.workload import Planned
+from loadgen.experiments.runner import RunResult, injections, run_load
+from loadgen.measure.arrivals import watchers_for
+from loadgen.send.workload import Planned
 from siteconfig.policy import current_policy
 
 __all__ = ["BackgroundLoad"]

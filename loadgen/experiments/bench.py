@@ -15,14 +15,13 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.smtp import connect
-from loadgen.wire import on_the_wire, send_one
+from loadgen.experiments.postfix_tools import postfix_env, postfix_tools
+from loadgen.send.wire import on_the_wire, send_one
 
-__all__ = ["BenchResult", "postfix_env", "postfix_tools", "run_bench"]
+__all__ = ["BenchResult", "run_bench"]
 
-REPO = Path(__file__).resolve().parents[1]
 SENDER, RECIPIENT = "bench@loadgen.test", "sink@loadgen.test"
 
 
@@ -45,18 +44,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def postfix_tools() -> Path:
-    out = subprocess.run(["bash", str(REPO / "scripts" / "postfix-tools.sh")], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"cannot get Postfix's smtp-source/smtp-sink: {out.stderr.strip()}")
-    return Path(out.stdout.strip())
-
-
-def postfix_env(tools: Path) -> dict[str, str]:
-    """The environment the unpacked Postfix tools run in: their shared libraries."""
-    return {**os.environ, "LD_LIBRARY_PATH": str(tools / "usr/lib/postfix")}
 
 
 def _message(size: int) -> bytes:

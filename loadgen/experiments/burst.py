@@ -6,7 +6,7 @@ concurrency at $max_servers whatever the sessions, while a milter scans in the s
 While the load runs, one shell loop inside the chain's network namespace (in amavisd-new's
 container) samples busy amavisd-new children, open SMTP sessions, connections into the
 filter (MTA-RX -> amavisd-new, or sendmail -> amavisd-milter 127.0.0.1:9999) and
-amavisd-milter's AM.PDP connections to amavisd-new's socket. The report: loadgen.burst_report.
+amavisd-milter's AM.PDP connections to amavisd-new's socket. The report: loadgen.show.burst_report.
 """
 
 import asyncio
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from harness import Stack, StackError, make_message, message_id_of, send_message
 from harness.smtp import Client, SMTPException, SMTPResponseException, close, open_client
 from harness.topology import Topology
-from loadgen.arrivals import MailboxWatcher, SinkWatcher, watchers_for
-from loadgen.delivery import Delivery
-from loadgen.stats import Latency
-from loadgen.wire import send_one
-from loadgen.workload import Planned
+from loadgen.measure.arrivals import MailboxWatcher, SinkWatcher, watchers_for
+from loadgen.measure.stats import Latency
+from loadgen.send.delivery import Delivery
+from loadgen.send.wire import send_one
+from loadgen.send.workload import Planned
 from siteconfig.policy import REMOTE_DOMAIN
 
 __all__ = ["BurstRun", "Sample", "parse_samples", "run_burst", "sampler_script"]
@@ -80,7 +80,7 @@ def parse_samples(text: str) -> list[Sample]:
 
 @dataclass
 class BurstRun:
-    """What one (topology, N) measured; summarised by loadgen.burst_report.summarise."""
+    """What one (topology, N) measured; summarised by loadgen.show.burst_report.summarise."""
 
     topology: str
     sessions: int

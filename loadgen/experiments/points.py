@@ -5,8 +5,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from loadgen.knee import knee
-from loadgen.stats import Interval, interval
+from loadgen.measure.knee import knee
+from loadgen.measure.stats import Interval, interval
 
 __all__ = ["COLUMNS", "SERVICES", "Point", "combine", "knee_of", "variants"]
 
@@ -17,7 +17,7 @@ class Point:
 
     workers: int  # amavisd-new's $max_servers (and amavisd-milter's -m in the milter topology)
     queue_runners: int | None  # MTA-RX's R=; None in the milter topology, which has no queue runners
-    variant: str  # "shipped", or how the chain differed (loadgen.variants.Variant)
+    variant: str  # "shipped", or how the chain differed (loadgen.experiments.variants.Variant)
     repeat: int  # 1, 2, ... with --repeats; 0 in a row that merges the repeats (combine)
     # Saturated: the chain's capacity, from consecutive batches of the steady window.
     throughput: float  # delivered msg/s (first arrivals of this run's messages), mean of the batches
@@ -66,7 +66,7 @@ class Point:
     cores_used: float  # by the chain's containers
     host_limit_per_s: float  # cores / CPU-seconds per message: the rate CPU alone allows
     host_busy: float  # share of all the host's cores busy over the window (chain, generator, Docker)
-    # Where the time goes at the common rate: mean ms per leg (loadgen.breakdown); None: a
+    # Where the time goes at the common rate: mean ms per leg (loadgen.measure.breakdown); None: a
     # leg the topology does not have.
     t_rx_queue_ms: float | None
     t_receive_ms: float | None
@@ -109,7 +109,7 @@ class Point:
         return value
 
     def leg_ms(self, leg: str) -> float | None:
-        """Mean ms in a leg of loadgen.breakdown; None where the topology has no such leg."""
+        """Mean ms in a leg of loadgen.measure.breakdown; None where the topology has no such leg."""
         value: float | None = getattr(self, f"t_{leg}_ms")
         return value
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.smtp import Client, SMTPException, SMTPResponseException, close, open_client
-from loadgen.arrivals import Arrivals, MailboxWatcher, SinkWatcher
-from loadgen.delivery import Delivery
-from loadgen.matching import Matched, match
-from loadgen.schedule import open_loop_offsets
-from loadgen.stats import Tally
-from loadgen.wire import send_one
-from loadgen.workload import Planned
+from loadgen.measure.arrivals import Arrivals, MailboxWatcher, SinkWatcher
+from loadgen.measure.matching import Matched, match
+from loadgen.measure.stats import Tally
+from loadgen.send.delivery import Delivery
+from loadgen.send.schedule import open_loop_offsets
+from loadgen.send.wire import send_one
+from loadgen.send.workload import Planned
 
 __all__ = ["LATE_AFTER", "Injection", "RunResult", "injections", "run_load"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.cgroups import CgroupSample
-from loadgen.runner import RunResult
-from loadgen.stats import Interval, batch_rates, interval
+from loadgen.experiments.runner import RunResult
+from loadgen.measure.stats import Interval, batch_rates, interval
 
 __all__ = ["MIN_BATCHES", "SETTLE", "SteadyMeter", "SteadyWindow"]
 

@@ -1,7 +1,7 @@
 """The capacity sweep: for each worker count (and variant), a fresh chain, measured twice.
 
 1. Saturated: messages kept in flight so every worker is busy; consecutive batches of the
-   steady window give the throughput with its interval (loadgen.steady); CPU and memory
+   steady window give the throughput with its interval (loadgen.experiments.steady); CPU and memory
    are read from the containers' cgroups at the window's edges.
 2. At a common rate: the same open-loop load for every point (by default 70% of the first
    point's capacity), so latency compares worker counts under the same traffic, counted
@@ -9,7 +9,7 @@
    went.
 
 Either topology (harness.topology): the containers measured are the topology's daemons, and
-the legs of the time are its own (loadgen.breakdown).
+the legs of the time are its own (loadgen.measure.breakdown).
 """
 
 import os
@@ -21,13 +21,13 @@ from dataclasses import dataclass, replace
 from harness import Stack, StackError
 from harness.cgroups import CgroupSample, host_busy_seconds
 from harness.topology import DUAL, Topology
-from loadgen.arrivals import watchers_for
-from loadgen.breakdown import ALL_LEGS, AmavisTiming, breakdown, legs_of, parse_timings
-from loadgen.points import SERVICES, Point
-from loadgen.runner import RunResult, injections, run_load
-from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
-from loadgen.variants import Variant
-from loadgen.workload import Planned
+from loadgen.experiments.points import SERVICES, Point
+from loadgen.experiments.runner import RunResult, injections, run_load
+from loadgen.experiments.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
+from loadgen.experiments.variants import Variant
+from loadgen.measure.arrivals import watchers_for
+from loadgen.measure.breakdown import ALL_LEGS, AmavisTiming, breakdown, legs_of, parse_timings
+from loadgen.send.workload import Planned
 from siteconfig.policy import current_policy
 
 __all__ = ["SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]

@@ -4,8 +4,8 @@ the compose variables that make it so."""
 import re
 from dataclasses import dataclass, replace
 
-from loadgen import counts
-from loadgen.counts import CountError, parse_runners
+from loadgen.experiments import counts
+from loadgen.experiments.counts import CountError, parse_runners
 
 __all__ = ["Variant"]
 
@@ -22,7 +22,7 @@ class Variant:
     clamav: bool = True
     tmpfs: bool = False  # amavisd-new's work directory on tmpfs
     amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
-    runners: str = ""  # R's rule (loadgen.counts.parse_runners); "": R = $max_servers, as the document advises
+    runners: str = ""  # R's rule (counts.parse_runners); "": R = $max_servers, as the document advises
     sa_network: bool = False  # SpamAssassin's network tests on; False: as the configuration has them
     dns_latency: str = ""  # e.g. "200ms": the testbed's DNS answers that much later; "": at once
     dkim_signing: bool = True  # False: MTA-TX calls no DKIM milter (TX_DKIM_SIGNING=0); True: as configured

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 
 from harness import SinkClient, Stack, StackError
-from loadgen.delivery import BODY_HEADER, Delivery, content_digest
-from loadgen.workload import Planned
+from loadgen.send.delivery import BODY_HEADER, Delivery, content_digest
+from loadgen.send.workload import Planned
 
 __all__ = ["Arrivals", "MailboxScanner", "MailboxWatcher", "SinkWatcher", "watchers_for"]
 

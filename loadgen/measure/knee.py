@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from loadgen.stats import Interval
+from loadgen.measure.stats import Interval
 
 __all__ = ["knee"]
 

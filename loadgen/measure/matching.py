@@ -3,8 +3,8 @@ wrong (at another recipient, or with another body)."""
 
 from dataclasses import dataclass, field
 
-from loadgen.delivery import Delivery
-from loadgen.stats import Latency
+from loadgen.measure.stats import Latency
+from loadgen.send.delivery import Delivery
 
 __all__ = ["Matched", "match"]
 

@@ -9,8 +9,8 @@ from statistics import NormalDist
 
 from harness import make_message, message_id_of
 from harness.payloads import EICAR, GTUBE
-from loadgen.delivery import BODY_HEADER, Delivery, content_digest
-from loadgen.wire import on_the_wire
+from loadgen.send.delivery import BODY_HEADER, Delivery, content_digest
+from loadgen.send.wire import on_the_wire
 from siteconfig.policy import REMOTE_DOMAIN, current_policy
 
 __all__ = ["BLOCK", "Mix", "Planned", "Workload", "pregenerate"]

@@ -1,4 +1,4 @@
-"""How the burst experiment (loadgen.burst) is kept and shown: one row of fixed columns
+"""How the burst experiment (loadgen.experiments.burst) is kept and shown: one row of fixed columns
 per (topology, N) in burst.csv and burst.json, a Markdown table in summary.md, and
 burst.png (time to 250 and the filter's concurrency against N, a line per topology)."""
 
@@ -9,8 +9,8 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from loadgen.burst import BurstRun, Sample
-from loadgen.stats import Latency
+from loadgen.experiments.burst import BurstRun, Sample
+from loadgen.measure.stats import Latency
 
 __all__ = ["COLUMNS", "draw", "summarise", "summary_markdown", "window_samples", "write_burst_report"]
 

@@ -1,13 +1,13 @@
 """Sweeps set side by side: `python -m loadgen report A B` with several report folders, e.g.
 one sweep per topology on the same machine. One throughput plot with every sweep's curve
 and a Markdown table of their figures per worker count, each against the first sweep's
-(the same verdicts as a sweep's own variant comparison, loadgen.summary.difference)."""
+(the same verdicts as a sweep's own variant comparison, loadgen.show.summary.difference)."""
 
 from pathlib import Path
 
-from loadgen.points import Point, combine, knee_of
-from loadgen.report import read_report
-from loadgen.summary import difference
+from loadgen.experiments.points import Point, combine, knee_of
+from loadgen.show.report import read_report
+from loadgen.show.summary import difference
 
 __all__ = ["Sweep", "compare", "comparison", "read_sweeps"]
 
@@ -73,7 +73,7 @@ def compare(directories: list[Path], out: Path, *, plots: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.md").write_text(comparison(sweeps))
     if plots:
-        from loadgen.plots import draw_throughput
+        from loadgen.show.plots import draw_throughput
 
         draw_throughput(sweeps, out / "throughput.png", title="Saturated throughput, sweep by sweep", dodge=0.05)
     return out

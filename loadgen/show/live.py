@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from loadgen.runner import RunResult
+from loadgen.experiments.runner import RunResult
 
 __all__ = ["Progress"]
 

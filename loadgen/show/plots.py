@@ -1,11 +1,11 @@
 """The sweep's plots: throughput with its interval, latency at the common rate, memory,
 and where the time goes (a stacked bar per worker count); and several sweeps' throughput
-in one plot (loadgen.compare)."""
+in one plot (loadgen.show.compare)."""
 
 from pathlib import Path
 
-from loadgen.breakdown import LEG_NAMES, legs_of
-from loadgen.points import Point, variants
+from loadgen.experiments.points import Point, variants
+from loadgen.measure.breakdown import LEG_NAMES, legs_of
 
 __all__ = ["draw", "draw_throughput"]
 

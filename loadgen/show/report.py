@@ -1,13 +1,13 @@
 """How a sweep is kept: points.csv and points.json (every figure per point), summary.md
-(loadgen.summary) and the plots (loadgen.plots) in one directory, and read back again."""
+(loadgen.show.summary) and the plots (loadgen.show.plots) in one directory, and read back again."""
 
 import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
 
-from loadgen.points import COLUMNS, Point, combine, knee_of, variants
-from loadgen.summary import summary
+from loadgen.experiments.points import COLUMNS, Point, combine, knee_of, variants
+from loadgen.show.summary import summary
 
 __all__ = ["read_report", "write_report"]
 
@@ -30,7 +30,7 @@ def write_report(points: list[Point], directory: Path, meta: dict[str, object], 
     (directory / "points.json").write_text(json.dumps(document, indent=2) + "\n")
     (directory / "summary.md").write_text(summary(shown, meta))
     if plots:
-        from loadgen.plots import draw
+        from loadgen.show.plots import draw
 
         draw(shown, directory)
     return directory

@@ -2,12 +2,12 @@
 conclude (the knee, the recommendation, the CPU verdict), and no more."""
 
 from harness.topology import TOPOLOGIES
-from loadgen.breakdown import ALL_LEGS, LEGS
-from loadgen.points import Point, knee_of, variants
+from loadgen.experiments.points import Point, knee_of, variants
+from loadgen.measure.breakdown import ALL_LEGS, LEGS
 
 __all__ = ["difference", "summary"]
 
-# The breakdown table's column per leg (loadgen.breakdown); the dual chain's table shows its
+# The breakdown table's column per leg (loadgen.measure.breakdown); the dual chain's table shows its
 # own legs, the milter topology's all of them, those it does not have as "absent".
 LEG_COLUMNS = {"rx_queue": "MTA-RX queue", "session": "in the SMTP session", "receive": "SMTP in", "mime": "MIME",
                "virus": "virus scan", "spam": "SpamAssassin", "forward": "to MTA-TX", "other": "rest",

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from harness.smtp import DEFAULT_HELO, SMTPStatus, open_client, send_message_async
-from loadgen.wire import on_the_wire, send_one
+from loadgen.send.wire import on_the_wire, send_one
 
 
 @asynccontextmanager

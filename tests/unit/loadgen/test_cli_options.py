@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from loadgen.cli import main, parser
+from loadgen.cli.options import main, parser
 
 
 def free_port() -> int:

@@ -3,8 +3,8 @@
 import pytest
 
 from harness.cgroups import CgroupSample
-from loadgen.runner import RunResult
-from loadgen.steady import MIN_BATCHES, SETTLE, SteadyMeter
+from loadgen.experiments.runner import RunResult
+from loadgen.experiments.steady import MIN_BATCHES, SETTLE, SteadyMeter
 
 
 class Clock:

@@ -1,11 +1,10 @@
-"""Sweep variants as written on the command line, and the settings a sweep refuses."""
+"""Sweep variants as written on the command line, and the options a topology refuses."""
 
 import re
 
 import pytest
 
-from loadgen.sweep import SweepSettings
-from loadgen.variants import Variant
+from loadgen.experiments.variants import Variant
 
 
 def test_variants_parse_to_the_chain_they_describe() -> None:
@@ -55,11 +54,6 @@ def test_r_past_what_the_images_accept_is_refused_before_any_chain() -> None:
         Variant.parse("runners=20x").queue_runners(8)
 
 
-def test_a_cap_too_short_for_the_minimum_batches_is_refused() -> None:
-    with pytest.raises(ValueError, match="--cap 20 leaves no room for 5 batches of 5 s after a 5 s warm-up"):
-        SweepSettings(cap=20)
-
-
 @pytest.mark.parametrize(("text", "says"), [
     ("runners=2x", "runners=2x has no meaning in the milter topology: one MTA, no queue runners"),
     ("tmpfs+runners=4", "runners=4 has no meaning in the milter topology: one MTA, no queue runners"),
@@ -75,10 +69,3 @@ def test_options_without_meaning_in_the_milter_topology_are_refused(text: str, s
 def test_the_content_filters_variants_apply_to_the_milter_topology_too() -> None:
     for text in ("shipped", "tmpfs", "no-sa+no-clamav", "memory=700m", "sa-network+dns=200ms"):
         Variant.parse(text).check("milter")
-
-
-def test_the_milter_topology_gets_sessions_enough_to_keep_every_worker_busy() -> None:
-    """Its sessions wait for their 250 while amavisd-new filters: they bound the work."""
-    settings = SweepSettings(sessions=4)
-    assert [settings.sessions_for(w, "dual") for w in (1, 4, 8)] == [4, 4, 4]
-    assert [settings.sessions_for(w, "milter") for w in (1, 4, 8)] == [4, 10, 18]

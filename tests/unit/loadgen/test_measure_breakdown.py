@@ -1,8 +1,9 @@
 """amavisd-new's TIMING lines, read from a Docker log with timestamps, and the legs."""
+# ruff: noqa: E501  (amavisd-new's log lines, verbatim)
 
 import pytest
 
-from loadgen.breakdown import LEGS, MILTER_LEGS, breakdown, legs_of, parse_timings, stage_leg
+from loadgen.measure.breakdown import LEGS, MILTER_LEGS, breakdown, legs_of, parse_timings, stage_leg
 
 LOG = """\
 2026-11-26T10:00:00.100000000Z (01234-01) ESMTP :10024 /var/lib/amavis/tmp/amavis-x: <a@t> -> <b@r> SIZE=900 Received: from mail.testbed.example

@@ -1,6 +1,5 @@
-"""The burst experiment's pure parts: the sampler's lines read back, a run summarised into
-fixed columns (concurrency from the load window only, refusals by class, end-to-end latency
-from arrivals), and the report files."""
+"""A burst run summarised into fixed columns (concurrency from the load window only,
+refusals by class, end-to-end latency from arrivals), and the report files."""
 
 import csv
 import json
@@ -9,22 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.burst import BurstRun, Sample, parse_samples, sampler_script
-from loadgen.burst_report import COLUMNS, summarise, window_samples, write_burst_report
-from loadgen.counts import CountError, parse_counts
-from loadgen.delivery import Delivery
-
-
-def test_sampler_lines_are_read_and_a_cut_line_is_skipped() -> None:
-    text = "1000.25 3.10 2 40 2 0\n1000.50 3.20 1 41 2 0\nnot a line\n1000.75 3.3 2 4"
-    assert parse_samples(text) == [Sample(1000.25, 3.1, 2, 40, 2, 0), Sample(1000.5, 3.2, 1, 41, 2, 0)]
-
-
-def test_sampler_counts_the_dual_filter_port_from_loopback_only_and_the_milter_port() -> None:
-    dual = sampler_script("dual", seconds=10, smtp_port=2525, filter_port=10034)
-    milter = sampler_script("milter", seconds=10, smtp_port=25, filter_port=9999)
-    assert "dport = :10034 and src 127.0.0.1" in dual and "sport = :2525" in dual
-    assert "dport = :9999" in milter and "10034" not in milter and "sport = :25 " in milter
+from loadgen.experiments.burst import BurstRun, Sample
+from loadgen.send.delivery import Delivery
+from loadgen.show.burst_report import COLUMNS, summarise, window_samples, write_burst_report
 
 
 def run_with(samples: list[Sample]) -> BurstRun:
@@ -75,11 +61,3 @@ def test_report_files_have_fixed_columns_and_the_samples(tmp_path: Path) -> None
     assert document["samples"]["dual-20"][0] == [1.0, 2.0, 2, 20, 2, 0]
     assert "| dual | 20 |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "burst.png").stat().st_size > 0
-
-
-def test_session_counts_allow_more_than_the_worker_limit_but_not_zero() -> None:
-    assert parse_counts("20 50,200", most=2000, what="sessions") == [20, 50, 200]
-    with pytest.raises(CountError, match="at most 100 workers"):
-        parse_counts("200", most=100, what="workers")
-    with pytest.raises(CountError):
-        parse_counts("0", most=100, what="sessions")

@@ -3,10 +3,10 @@
 from dataclasses import replace
 from pathlib import Path
 
-from loadgen.cli import main
-from loadgen.compare import comparison, read_sweeps
-from loadgen.report import write_report
-from tests.unit.test_loadgen_report import META, milter_point, point
+from loadgen.cli.options import main
+from loadgen.show.compare import comparison, read_sweeps
+from loadgen.show.report import write_report
+from tests.unit.loadgen.test_show_report import META, milter_point, point
 
 
 def two_sweeps(tmp_path: Path) -> list[Path]:

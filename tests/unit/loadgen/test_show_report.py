@@ -6,8 +6,8 @@ import json
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
-from loadgen.points import COLUMNS, Point, combine
-from loadgen.report import read_report, write_report
+from loadgen.experiments.points import COLUMNS, Point, combine
+from loadgen.show.report import read_report, write_report
 
 
 def point(workers: int, rate: float, half: float, pss: float, *, lost: int = 0, variant: str = "shipped",

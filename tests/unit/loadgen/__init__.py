@@ -1,0 +1,1 @@
+"""Unit tests of loadgen/, a file per module: test_<wing>_<module>.py."""
