@@ -79,7 +79,7 @@ prereqs: ## Install and start Docker Engine + compose v2 if missing (Debian/Ubun
 	@bash scripts/host-prereqs.sh
 
 base: prereqs ## Make the base image (pulled, or built once with debootstrap)
-	@mkdir -p .build && bash scripts/base-image.sh >.build/base-image.tmp && mv .build/base-image.tmp .build/base-image
+	@mkdir -p .build && bash scripts/base-image.sh >.build/base-image.$$$$ && mv .build/base-image.$$$$ .build/base-image  # runs may share .build
 	@echo "base image: $$(cat .build/base-image)"
 
 config: $(VENV)/.installed ## Assemble CONFIG over the sample; print which file came from where
@@ -140,9 +140,9 @@ test-faults: REPORT = faults
 test-faults: lint-config $(VENV)/.installed ## Crashes, hangs and low disk under load: nothing acknowledged is lost (~15 min)
 	$(VENV)/bin/pytest -m faults $(REPORT_ARGS) $(PYTEST_ARGS)
 
-# Real sites' habits (README "Real sites' configurations"): each folder runs the modules its
+# Real sites' habits (docs/configuration.md, "Real sites' configurations"): each folder runs the modules its
 # habits touch (routing, relaying, rejection, submission, greeting and throttles) on one
-# chain; `make test CONFIG=config/examples/<folder>` runs the whole suite on it (README table).
+# chain; `make test CONFIG=config/examples/<folder>` runs the whole suite on it (docs/configuration.md's table).
 HABIT_EXAMPLES := fedora-dual freebsd-style debian-habits redhat-legacy
 HABIT_TESTS := tests/test_routing.py tests/test_open_relay.py tests/test_rejection.py tests/test_submission.py tests/test_protocol_abuse.py
 test-examples: $(VENV)/.installed ## Real sites' habits run, broken configs are refused by lint with file, line and cause, and the features the sample leaves off (~20 min)
@@ -161,8 +161,8 @@ test-examples: $(VENV)/.installed ## Real sites' habits run, broken configs are 
 	$(MAKE) test CONFIG=config/examples/packaged-milters REPORT=example-packaged-milters TEST_CHAINS=1 \
 	  PYTEST_ARGS="-m 'not slow' $(HABIT_TESTS) tests/test_site_milters.py"
 
-test-real: build ## Real hosts' .mc files from Debian's sendmail-cf, adopted and run, each against its outcome in tests/real/outcomes.toml (~8 min; RECORD=1 prints what it saw)
-	@RECORD=$(RECORD) $(VENV)/bin/python -m siteconfig.adopt.real $(SITES)
+test-real: build ## Real hosts' .mc files from Debian's sendmail-cf, adopted and run in both topologies, each against its outcome in tests/real/outcomes.toml (~10 min; SITES=, TOPOLOGIES=dual|milter, JOBS=2, RECORD=1 prints what it saw)
+	@RECORD=$(RECORD) REAL_TOPOLOGIES="$(TOPOLOGIES)" REAL_JOBS=$(JOBS) $(VENV)/bin/python -m siteconfig.adopt.real $(SITES)
 
 adopt: $(VENV)/.installed ## Split a site's one sendmail .mc into the document's pair: MC=path/to/sendmail.mc [OUT=folder] (seconds)
 	@$(if $(MC),,$(error make adopt needs MC=path/to/the site's sendmail.mc (and writes OUT, default adopted/<its name>)))

@@ -20,7 +20,7 @@ class SinkMessage:
     subject: str
     size: int
     received: float  # epoch seconds at the end of DATA
-    content_digest: str = ""  # of the message as received (loadgen.delivery.content_digest)
+    content_digest: str = ""  # of the message as received (loadgen.send.delivery.content_digest)
 
     @classmethod
     def from_api(cls, item: dict) -> "SinkMessage":  # type: ignore[type-arg]

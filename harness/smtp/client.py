@@ -14,7 +14,7 @@ from harness.smtp.result import Reply, SmtpResult
 __all__ = ["DEFAULT_HELO", "Client", "close", "connect", "open_client", "reply_of"]
 
 DEFAULT_HELO = "client.testbed.test"
-# What callers hold: aiosmtplib's session, so the fast path of loadgen.wire can still
+# What callers hold: aiosmtplib's session, so the fast path of loadgen.send.wire can still
 # write to its protocol directly.
 Client: TypeAlias = aiosmtplib.SMTP
 

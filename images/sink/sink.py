@@ -32,7 +32,7 @@ log = logging.getLogger("sink")
 def content_digest(raw: bytes) -> str:
     """SHA-256 (first 20 hex digits) of every leaf part's decoded payload, line ends as LF
     and without trailing empty lines: the load generator computes the same of what it sent
-    (loadgen/delivery.py) to tell a whole copy from a cut or altered one."""
+    (loadgen/send/delivery.py) to tell a whole copy from a cut or altered one."""
     digest = hashlib.sha256()
     for part in BytesParser(policy=compat32).parsebytes(raw).walk():
         if not part.is_multipart():

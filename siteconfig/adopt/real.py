@@ -5,7 +5,9 @@ message that refuses it. The files come from the package installed in the MTA-RX
 one whose sendmail runs them (its version is printed, and checked against the recorded one);
 the repository holds none of them.
 
-python -m siteconfig.adopt.real [NAME ...]   (RECORD=1: print the outcomes seen, as TOML)
+python -m siteconfig.adopt.real [NAME ...]   (RECORD=1: print the outcomes seen, as TOML;
+REAL_TOPOLOGIES="dual milter": the topologies each file runs in, both unless told; REAL_JOBS:
+how many files run at once, 2 unless told: each has its own images, chain and reports)
 """
 
 import os
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +27,7 @@ __all__ = ["Outcome", "main"]
 OUTCOMES = REPO / "tests" / "real" / "outcomes.toml"
 WORK = REPO / ".build" / "real"
 PACKAGE = "sendmail-cf"
+TOPOLOGIES = ("dual", "milter")  # the document's chain, and the one sendmail with amavisd-milter it weighs it against
 
 
 @dataclass
@@ -77,22 +81,34 @@ def _refusal(output: str) -> str:
     return problems[0] if problems else ""
 
 
-def _run(name: str, mc: Path, tests: str) -> Outcome:
-    """Adopt the file, then make test on the pair: the rows, or the refusal's first line."""
+def _adopt(name: str, mc: Path) -> Path:
+    """make adopt on the file: the pair and the milter topology's one sendmail, in WORK/name."""
     out = WORK / name
     env = {**os.environ, "ADOPT_SOURCE": f"{PACKAGE}:{mc.relative_to(WORK / 'pkg')}",
            "ADOPT_CF_TREE": str(WORK / "pkg" / "usr/share/sendmail/cf")}
     subprocess.run([sys.executable, "-m", "siteconfig.adopt", str(mc), str(out)], check=True, env=env, cwd=REPO)
+    return out
+
+
+def _run(name: str, out: Path, topology: str, tests: str) -> Outcome:
+    """make test on the adopted folder in one topology: the rows, or the refusal's first line."""
     report = f"real-{name}"
-    junit = REPO / "reports" / f"junit-{report}.xml"
+    junit = REPO / "reports" / f"junit-{report}{'-milter' if topology == 'milter' else ''}.xml"  # make's REPORT_NAME
     junit.unlink(missing_ok=True)
-    done = subprocess.run(["make", "--no-print-directory", "test", f"CONFIG={out}", "TEST_CHAINS=1",
-                           f"REPORT={report}", f"PYTEST_ARGS=-m 'not slow' {tests}"],
+    done = subprocess.run(["make", "--no-print-directory", "test", f"CONFIG={out}", f"TOPOLOGY={topology}",
+                           "TEST_CHAINS=1", f"REPORT={report}", f"PYTEST_ARGS=-m 'not slow' {tests}"],
                           cwd=REPO, capture_output=True, text=True)
-    (WORK / f"{name}.log").write_text(done.stdout + done.stderr)
+    log = WORK / f"{name}-{topology}.log"
+    log.write_text(done.stdout + done.stderr)
     if not junit.is_file():  # refused before the suite: lint, the build, or a chain that did not come up
-        return Outcome(refused=_refusal(done.stdout + done.stderr) or f"(no message: see {WORK / name}.log)")
+        return Outcome(refused=_refusal(done.stdout + done.stderr) or f"(no message: see {log})")
     return Outcome(rows=_rows(junit))
+
+
+def _site(name: str, file: str, topologies: list[str], tests: str) -> list[tuple[str, Outcome]]:
+    """One file adopted, then run in each topology in turn (they share its assembled folder)."""
+    out = _adopt(name, WORK / "pkg" / file.lstrip("/"))
+    return [(topology, _run(name, out, topology, tests)) for topology in topologies]
 
 
 def _compare(name: str, want: dict, got: Outcome) -> list[str]:
@@ -114,32 +130,50 @@ def _compare(name: str, want: dict, got: Outcome) -> list[str]:
     return problems
 
 
-def _as_toml(name: str, file: str, got: Outcome) -> str:
+def _as_toml(table: str, got: Outcome, file: str = "") -> str:
+    """The outcome as outcomes.toml records it: [site.NAME] (dual, with its file) or [site.NAME.milter]."""
+    head = f"[{table}]\n" + (f'file = "{file}"\n' if file else "")
     if got.refused:
-        return f'[site.{name}]\nfile = "{file}"\nrefused = "{re.escape(got.refused[:120])}"\n'
+        return head + f'refused = "{re.escape(got.refused[:120])}"\n'
     failing = "".join(f'"{test}" = "why?"\n' for test, seen in sorted(got.rows.items()) if seen == "failed")
-    return (f'[site.{name}]\nfile = "{file}"\npassed = {got.count("passed")}\nfailed = {got.count("failed")}\n'
-            f'not_applicable = {got.count("n/a")}\n' + (f"[site.{name}.failing]\n{failing}" if failing else ""))
+    return (head + f'passed = {got.count("passed")}\nfailed = {got.count("failed")}\n'
+            f'not_applicable = {got.count("n/a")}\n' + (f"[{table}.failing]\n{failing}" if failing else ""))
 
 
 def main(names: list[str]) -> int:
     recorded = tomllib.loads(OUTCOMES.read_text())
     sites = {name: site for name, site in recorded["site"].items() if not names or name in names}
+    unknown = sorted(set(names) - set(recorded["site"]))
+    if unknown:
+        raise SystemExit(f"test-real: no recorded site {', '.join(unknown)}: SITES= takes names from {OUTCOMES} "
+                         f"({', '.join(recorded['site'])})")
+    topologies = (os.environ.get("REAL_TOPOLOGIES") or " ".join(TOPOLOGIES)).split()
+    if set(topologies) - set(TOPOLOGIES):
+        raise SystemExit(f"test-real: TOPOLOGIES= takes {' and '.join(TOPOLOGIES)}, got {' '.join(topologies)}")
     version = _extract(f"testbed-rx:{os.environ.get('TESTBED_TAG', 'latest')}")
-    print(f"test-real: {PACKAGE} {version} (recorded {recorded['package']['version']}), {len(sites)} files")
+    print(f"test-real: {PACKAGE} {version} (recorded {recorded['package']['version']}), {len(sites)} files, "
+          f"{' and '.join(topologies)} topology")
     lines = ["# Real sites' files, adopted and run", "", f"{PACKAGE} {version}; tests: `{recorded['tests']}`", "",
-             "| file | outcome | passed | failed | n/a | as recorded |", "|---|---|---:|---:|---:|---|"]
+             "| file | topology | outcome | passed | failed | n/a | as recorded |", "|---|---|---|---:|---:|---:|---|"]
     problems, toml = [], []
-    for name, site in sites.items():
-        got = _run(name, WORK / "pkg" / site["file"].lstrip("/"), recorded["tests"])
-        differs = _compare(name, site, got)
-        problems += differs
-        toml.append(_as_toml(name, site["file"], got))
-        shown = f"refused: {got.refused}" if got.refused else "ran"
-        lines.append(f"| {site['file']} | {shown} | {got.count('passed')} | {got.count('failed')} | "
-                     f"{got.count('n/a')} | {'yes' if not differs else 'NO: ' + '; '.join(differs)} |")
-        print(f"test-real: {name}: {shown}, {got.count('passed')} passed, {got.count('failed')} failed, "
-              f"{got.count('n/a')} not applicable: {'as recorded' if not differs else 'CHANGED'}")
+    jobs = int(os.environ.get("REAL_JOBS") or 2)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # two sites at a time: a run mostly waits on mail
+        runs = {name: pool.submit(_site, name, site["file"], topologies, recorded["tests"])
+                for name, site in sites.items()}
+        for name, site in sites.items():
+            for topology, got in runs[name].result():
+                want = site if topology == "dual" else site.get(topology, {})
+                differs = _compare(f"{name} ({topology})", want, got)
+                problems += differs
+                toml.append(_as_toml(f"site.{name}", got, site["file"]) if topology == "dual"
+                            else _as_toml(f"site.{name}.{topology}", got))
+                shown = f"refused: {got.refused}" if got.refused else "ran"
+                lines.append(f"| {site['file']} | {topology} | {shown} | {got.count('passed')} | "
+                             f"{got.count('failed')} | {got.count('n/a')} | "
+                             f"{'yes' if not differs else 'NO: ' + '; '.join(differs)} |")
+                print(f"test-real: {name} ({topology}): {shown}, {got.count('passed')} passed, "
+                      f"{got.count('failed')} failed, {got.count('n/a')} not applicable: "
+                      f"{'as recorded' if not differs else 'CHANGED'}", flush=True)
     (REPO / "reports").mkdir(exist_ok=True)
     (REPO / "reports" / "real.md").write_text("\n".join(lines) + "\n")
     if os.environ.get("RECORD"):
@@ -148,7 +182,7 @@ def main(names: list[str]) -> int:
         print(f"test-real: {problem}", file=sys.stderr)
     if version != recorded["package"]["version"]:
         print(f"test-real: note: the outcomes were recorded with {PACKAGE} {recorded['package']['version']}")
-    print("test-real: reports/real.md; each pair's log in .build/real/<name>.log, its decisions in "
+    print("test-real: reports/real.md; each run's log in .build/real/<name>-<topology>.log, the pair's decisions in "
           ".build/real/<name>/adopt.md")
     return 1 if problems else 0
 
