@@ -13,6 +13,7 @@ import pytest
 
 from siteconfig.adopt.document import rx_lines, tx_lines
 from siteconfig.adopt.mc import Statement, read_mc
+from siteconfig.adopt.milter import milter_mc
 from siteconfig.adopt.pair import adopt_mc
 from siteconfig.check.compiled import CompiledCf, parse_cf
 from siteconfig.folder import SAMPLE
@@ -53,12 +54,13 @@ def joined_sample() -> str:
             seen.add(_key(statement))
             kind = "mailer" if statement.name == "MAILER" else statement.kind
             {"mailer": mailers, "section": sections}.get(kind, settings).append(text)
-    return "divert(-1)dnl\n# the sample's pair, joined back into one .mc\ndivert(0)dnl\n" + "".join(
+    return "divert(-1)dnl\ndnl the pair of the sample, joined back into one .mc\ndivert(0)dnl\n" + "".join(
         settings + mailers + sections)
 
 
-def _compile(texts: dict[str, str]) -> dict[str, CompiledCf]:
-    """Each .mc compiled by m4 with the MTA-RX image's sendmail-cf, in one container."""
+def _compile(texts: dict[str, str]) -> dict[str, tuple[CompiledCf, str]]:
+    """Each .mc compiled by m4 with the MTA-RX image's sendmail-cf, in one container: the .cf
+    read, and as m4 wrote it."""
     image = f"testbed-rx:{os.environ.get('TESTBED_TAG', 'latest')}"
     with tempfile.TemporaryDirectory() as folder:
         for name, text in texts.items():
@@ -71,15 +73,21 @@ def _compile(texts: dict[str, str]) -> dict[str, CompiledCf]:
                               capture_output=True, text=True, timeout=300)
         if done.returncode:
             pytest.fail(f"m4 in {image} failed (make build makes the image):\n{done.stderr}")
-        return {name: parse_cf(Path(folder, f"{name}.cf").read_text(encoding="latin-1")) for name in texts}
+        written = {name: Path(folder, f"{name}.cf").read_text(encoding="latin-1") for name in texts}
+        return {name: (parse_cf(cf), cf) for name, cf in written.items()}
 
 
 @pytest.fixture(scope="module")
-def compiled() -> dict[str, CompiledCf]:
+def written() -> dict[str, tuple[CompiledCf, str]]:
     adopted = adopt_mc(joined_sample())
     sample = {role: (SAMPLE / role / f"thishost-{role}.mc").read_text() for role in ("rx", "tx")}
-    return _compile({"sample-rx": sample["rx"], "sample-tx": sample["tx"],
-                     "adopted-rx": adopted.rx, "adopted-tx": adopted.tx})
+    return _compile({"sample-rx": sample["rx"], "sample-tx": sample["tx"], "adopted-rx": adopted.rx,
+                     "adopted-tx": adopted.tx, "adopted-milter": milter_mc(joined_sample())})
+
+
+@pytest.fixture(scope="module")
+def compiled(written: dict[str, tuple[CompiledCf, str]]) -> dict[str, CompiledCf]:
+    return {name: cf for name, (cf, _text) in written.items()}
 
 
 def _macro(cf: CompiledCf, name: str) -> str | None:
@@ -105,6 +113,17 @@ def test_the_joined_sample_names_none_of_the_documents_dual_lines() -> None:
     for needle in ("confDELIVERY_MODE", "MAIL_HUB", "ESMTP_MAILER_ARGS", "Port=10025", "QUEUE_GROUP"):
         assert needle not in joined, f"{needle} is the document's, make adopt writes it:\n{joined}"
     assert "MAILER(local)" in joined and "SLocal_check_rcpt" in joined, joined
+
+
+@pytest.mark.parametrize("name", ["adopted-rx", "adopted-tx", "adopted-milter"])
+def test_no_line_of_the_site_is_lost_to_m4_quoting_in_what_adopt_writes(
+    written: dict[str, tuple[CompiledCf, str]], name: str,
+) -> None:
+    """cf.m4 turns m4's comments off: a quote in a line adopt adds would swallow the site's
+    lines up to the next one. The site's VERSIONIDs and OSTYPE still reach the .cf."""
+    cf = written[name][1]
+    for said in ("testbed MTA-RX", "testbed MTA-TX", "$Id: debian.m4"):
+        assert said in cf, f"{said!r} is not in the .cf m4 made of the {name} .mc"
 
 
 def test_the_adopted_mta_rx_compiles_to_the_samples_in_every_option_the_document_names(

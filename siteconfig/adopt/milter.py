@@ -5,8 +5,10 @@ the SMTP session (the testbed's milter topology: TOPOLOGY=milter), with a second
 split cannot adopt as written (another system's OSTYPE, Berkeley's domain files, UUCP host
 tables, relays of networks long gone) are treated the same way here."""
 
+import re
 from pathlib import Path
 
+from siteconfig.adopt.document import rx_check_rcpt
 from siteconfig.adopt.legacy import as_note, inline_berkeley, legacy_rule
 from siteconfig.adopt.mc import read_mc
 
@@ -54,8 +56,13 @@ def milter_mc(text: str, cf_tree: Path | None = None) -> str:
         out.append(statement.text if statement.text.endswith("\n") else statement.text + "\n")
     if not placed:
         out += [*block, "MAILER(`local')dnl\n", "MAILER(`smtp')dnl\n"]
-    head = ("divert(-1)dnl\n# The milter topology's one sendmail, adopted by `make adopt` "
+    if not any(s.kind == "section" and re.search(r"^SLocal_check_rcpt\b", s.text, re.M) for s in statements):
+        # as on the pair's MTA-RX: the one sendmail receives, so it refuses unknown users at RCPT
+        out.append("dnl [the document] Matej Vela's rules: unknown local recipients refused at RCPT\n"
+                   + rx_check_rcpt())
+    # dnl, not #: cf.m4 turns m4's comments off, so a quote in a # line would open a string
+    head = ("divert(-1)dnl\ndnl The milter topology's one sendmail, adopted by `make adopt` "
             "(siteconfig/adopt/milter.py) from the site's .mc:\n"
-            "# its lines as written, with amavisd-milter called during the session.\n"
+            "dnl its lines as written, with amavisd-milter called during the session.\n"
             "divert(0)dnl\n")
     return head + "".join(out)

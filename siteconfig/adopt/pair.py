@@ -111,8 +111,9 @@ def adopt_mc(text: str, cf_tree: Path | None = None) -> Adopted:
             out[role][at:at] = block
         else:
             out[role][first_mailer[role]:first_mailer[role]] = block
-        head = (f"divert(-1)dnl\n# MTA-{role.upper()} adopted by `make adopt` (siteconfig/adopt) from the site's "
-                "one .mc: each of its lines\n# placed by the document's rules, with a dnl note saying which; "
+        # dnl, not #: cf.m4 turns m4's comments off, so a quote in a # line would open a string
+        head = (f"divert(-1)dnl\ndnl MTA-{role.upper()} adopted by `make adopt` (siteconfig/adopt) from the site's "
+                "one .mc: each of its lines\ndnl placed by the document's rules, with a dnl note saying which; "
                 "adopt.md has every decision.\ndivert(0)dnl\n")
         body = "".join(out[role])
         if role == "rx" and not has_check_rcpt:

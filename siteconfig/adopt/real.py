@@ -10,6 +10,7 @@ REAL_TOPOLOGIES="dual milter": the topologies each file runs in, both unless tol
 how many files run at once, 2 unless told: each has its own images, chain and reports)
 """
 
+import json
 import os
 import re
 import subprocess
@@ -36,6 +37,7 @@ class Outcome:
 
     refused: str = ""
     rows: dict[str, str] = field(default_factory=dict)  # test id -> passed, failed, n/a
+    why_not: dict[str, str] = field(default_factory=dict)  # test id -> why it is not applicable
 
     def count(self, outcome: str) -> int:
         return sum(1 for seen in self.rows.values() if seen == outcome)
@@ -57,13 +59,19 @@ def _extract(image: str) -> str:
     return version
 
 
-def _rows(junit: Path) -> dict[str, str]:
-    rows = {}
+def _outcome(junit: Path) -> Outcome:
+    """Each row's outcome, and for each row not applicable its reason (without the note on
+    the derived policy every reason carries here: the adopted folders state none)."""
+    got = Outcome()
     for case in ET.parse(junit).getroot().iter("testcase"):
         test = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
         failed = case.find("failure") is not None or case.find("error") is not None
-        rows[test] = "failed" if failed else "n/a" if case.find("skipped") is not None else "passed"
-    return rows
+        skipped = case.find("skipped")
+        got.rows[test] = "failed" if failed else "n/a" if skipped is not None else "passed"
+        if skipped is not None and not failed:
+            why = re.sub(r"^not applicable: | \(no stated policy: .*$", "", skipped.get("message") or "")
+            got.why_not[test] = why.strip()
+    return got
 
 
 def _refusal(output: str) -> str:
@@ -102,7 +110,7 @@ def _run(name: str, out: Path, topology: str, tests: str) -> Outcome:
     log.write_text(done.stdout + done.stderr)
     if not junit.is_file():  # refused before the suite: lint, the build, or a chain that did not come up
         return Outcome(refused=_refusal(done.stdout + done.stderr) or f"(no message: see {log})")
-    return Outcome(rows=_rows(junit))
+    return _outcome(junit)
 
 
 def _site(name: str, file: str, topologies: list[str], tests: str) -> list[tuple[str, Outcome]]:
@@ -127,6 +135,11 @@ def _compare(name: str, want: dict, got: Outcome) -> list[str]:
     problems += [f"{name}: {test} fails now (not recorded)" for test in sorted(failing - recorded)]
     problems += [f"{name}: {test} recorded as failing, now {got.rows.get(test, 'not run')}"
                  for test in sorted(recorded - failing)]
+    if "not_applicable_rows" in want:
+        skipped, recorded = set(got.why_not), set(want["not_applicable_rows"])
+        problems += [f"{name}: {test} not applicable now: {got.why_not[test]}" for test in sorted(skipped - recorded)]
+        problems += [f"{name}: {test} recorded as not applicable, now {got.rows.get(test, 'not run')}"
+                     for test in sorted(recorded - skipped)]
     return problems
 
 
@@ -136,8 +149,10 @@ def _as_toml(table: str, got: Outcome, file: str = "") -> str:
     if got.refused:
         return head + f'refused = "{re.escape(got.refused[:120])}"\n'
     failing = "".join(f'"{test}" = "why?"\n' for test, seen in sorted(got.rows.items()) if seen == "failed")
+    why_not = "".join(f"{json.dumps(test)} = {json.dumps(why)}\n" for test, why in sorted(got.why_not.items()))
     return (head + f'passed = {got.count("passed")}\nfailed = {got.count("failed")}\n'
-            f'not_applicable = {got.count("n/a")}\n' + (f"[{table}.failing]\n{failing}" if failing else ""))
+            f'not_applicable = {got.count("n/a")}\n' + (f"[{table}.failing]\n{failing}" if failing else "")
+            + (f"[{table}.not_applicable_rows]\n{why_not}" if why_not else ""))
 
 
 def main(names: list[str]) -> int:
