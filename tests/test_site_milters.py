@@ -1,7 +1,8 @@
 """The site's own milters that Debian packages (images/common/milter-packages): each one its
 .mc calls runs beside the sendmail that calls it, as the package ships it, and acts on a
 message from outside: the mark the package's shipped configuration leaves in the delivered
-message, or its line in the container's log. One row per package, not applicable where the
+message, or its line in the container's log. One row per package, in either topology (make adopt
+gives the milter topology's one sendmail the site's milters too), not applicable where the
 site calls none; lint names the milters the testbed does not run (siteconfig/check/absent.py)."""
 
 import re
@@ -10,8 +11,7 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from siteconfig.check.absent import milter_packages
-from siteconfig.check.compiled import CHAIN_CFS
-from tests.claims import dual_chain_only
+from siteconfig.check.compiled import chain_cfs
 from tests.conftest import OUTSIDE_SENDER, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -33,7 +33,7 @@ def _called(stack: Stack, package: str) -> list[tuple[str, str, str]]:
     """(role, filter name, socket) of each milter of this package the running sendmails call,
     as the images' site-milters lists them from the .cf files they run."""
     called = []
-    for role, (_, cf) in CHAIN_CFS.items():
+    for role, (_, cf) in chain_cfs().items():  # MTA-RX and MTA-TX, or the milter topology's one sendmail
         for line in stack.exec(role, ["/usr/local/lib/testbed/site-milters", "list", cf]).splitlines():
             name, listed, socket = line.split()
             if listed == package:
@@ -45,7 +45,6 @@ def _called(stack: Stack, package: str) -> list[tuple[str, str, str]]:
 def test_a_site_milter_debian_packages_runs_beside_its_sendmail_and_acts_on_mail(
     stack: Stack, people: People, package: str
 ) -> None:
-    dual_chain_only("the milter topology's one .mc is the testbed's own, calling amavisd-milter only")
     called = _called(stack, package)
     not_applicable_unless(bool(called), f"the site's .mc files call no milter that Debian's {package} serves")
     rcpt = people.address(people.reader)
@@ -56,7 +55,7 @@ def test_a_site_milter_debian_packages_runs_beside_its_sendmail_and_acts_on_mail
     delivered = stack.tx.wait_for_mailbox(people.reader, msgid)
     hops = [str(hop) for hop in delivered.get_all("Received")]
     tx_id = _RECEIVED_ID.search(hops[0])
-    queue_ids = {"rx": result.queue_id, "tx": tx_id.group(1) if tx_id else "?"}
+    queue_ids = {"rx": result.queue_id, "tx": tx_id.group(1) if tx_id else "?", "mta": result.queue_id}
     where, pattern = MARKS[package]
     for role, name, socket in called:
         log = stack.logs(role)

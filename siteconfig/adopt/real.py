@@ -147,7 +147,7 @@ def _as_toml(table: str, got: Outcome, file: str = "") -> str:
     """The outcome as outcomes.toml records it: [site.NAME] (dual, with its file) or [site.NAME.milter]."""
     head = f"[{table}]\n" + (f'file = "{file}"\n' if file else "")
     if got.refused:
-        return head + f'refused = "{re.escape(got.refused[:120])}"\n'
+        return head + f"refused = {json.dumps(re.escape(got.refused[:120]))}\n"
     failing = "".join(f'"{test}" = "why?"\n' for test, seen in sorted(got.rows.items()) if seen == "failed")
     why_not = "".join(f"{json.dumps(test)} = {json.dumps(why)}\n" for test, why in sorted(got.why_not.items()))
     return (head + f'passed = {got.count("passed")}\nfailed = {got.count("failed")}\n'
