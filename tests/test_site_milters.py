@@ -10,7 +10,7 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from siteconfig.check.absent import milter_packages
-from siteconfig.check.compiled import CHAIN_CFS
+from siteconfig.compiled import CHAIN_CFS
 from tests.claims import dual_chain_only
 from tests.conftest import OUTSIDE_SENDER, People, not_applicable_unless
 
