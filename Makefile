@@ -2,7 +2,7 @@
 # `make` lists the targets. Settings (override on the command line or in the environment):
 #   CONFIG=folder          the configuration under test (default config/sample): .mc files,
 #                          maps, amavisd-new snippets, policy.toml; missing files come from
-#                          the sample (siteconfig/folder.py lists the layout)
+#                          the sample (siteconfig/layout.py lists the layout)
 #   BASE=auto|pull|local   base image: official debian:trixie-slim, or built with debootstrap
 #   RX_SMTP_PORT=2525 RX_SUBMISSION_PORT=5870 OFFICE_SMTP_PORT=2526 SINK_API_PORT=8025  (make up)
 #   RX_QUEUE_RUNNERS=N AMAVIS_MAX_SERVERS=N  override the config's R= and $max_servers  (make up)
@@ -172,8 +172,9 @@ test-unit: REPORT = unit
 test-unit: config ## Unit tests only: no Docker, seconds (the policy comes from the assembled config)
 	$(VENV)/bin/pytest tests/unit $(REPORT_ARGS) $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed ## ruff over the harness, siteconfig, loadgen, the tests and the sink
-	$(VENV)/bin/ruff check harness siteconfig loadgen tests images/sink images/dns/world_zone.py
+lint: $(VENV)/.installed ## ruff over the harness, siteconfig, loadgen, the tests and the sink; no import circles among them
+	$(VENV)/bin/ruff check harness siteconfig loadgen tests images/sink images/dns/world_zone.py scripts/import-circles.py
+	$(VENV)/bin/python scripts/import-circles.py
 
 EXPERIMENT_WORKERS ?= 3
 CLIFF_WORKERS ?= 8

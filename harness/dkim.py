@@ -10,18 +10,17 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import compat32
-from pathlib import Path
 
 import dkim
 
 from harness.containers import Containers
 from siteconfig.dkimkeys import OUTSIDE_KEY
+from siteconfig.layout import REPO
 
 __all__ = ["MILTER", "Signature", "authentication_results", "outside_key", "published_record", "sign",
            "signatures", "start_milter", "stop_milter", "verify"]
 
 MILTER = "/usr/local/lib/testbed/dkim-milter"  # images/common/dkim-milter
-REPO = Path(__file__).resolve().parents[1]
 _TAG = re.compile(r"\s*([a-z]+)\s*=\s*([^;]*)")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from harness.containers import Containers
-from siteconfig.check.compiled import CompiledCf, parse_cf
+from siteconfig.compiled import CompiledCf, parse_cf
 
 __all__ = ["QueueEntry", "Sendmail", "parse_mailq"]
 

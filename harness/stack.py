@@ -26,11 +26,11 @@ from harness.sink import SinkClient
 from harness.startup import ChainDownError, diagnose, site_sources
 from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
+from siteconfig.layout import REPO
 from siteconfig.shape import ShapeError, SiteShape, current_shape
 
-__all__ = ["REPO", "ChainDownError", "Stack", "StackError", "queue_runs_asked"]
+__all__ = ["ChainDownError", "Stack", "StackError", "queue_runs_asked"]
 
-REPO = Path(__file__).resolve().parents[1]
 QUEUE_RUNS = ("asked", "persistent")
 UP_TIMEOUT = float(os.environ.get("TESTBED_UP_TIMEOUT") or 300)  # seconds for every daemon to be healthy
 

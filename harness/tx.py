@@ -12,7 +12,7 @@ from mailbox import mbox
 from harness.containers import Containers
 from harness.poll import poll_until
 from harness.queues import Sendmail
-from siteconfig.check.compiled import TX_CF
+from siteconfig.compiled import TX_CF
 
 __all__ = ["MtaTx"]
 

@@ -17,9 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from siteconfig.check.compiled import chain_cfs
-from siteconfig.check.context import ConfigFiles
-from siteconfig.folder import REPO, SAMPLE
+from siteconfig.compiled import chain_cfs
+from siteconfig.configfiles import ConfigFiles
+from siteconfig.layout import REPO, SAMPLE
 
 __all__ = ["Refusal", "adaptations", "explain", "refusals"]
 

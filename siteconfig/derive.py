@@ -17,9 +17,8 @@ from pathlib import Path
 
 import tomli_w
 
-from siteconfig.check.context import ConfigFiles, perl_assignment
-from siteconfig.check.invariants import LOOPBACK, relay_grants
-from siteconfig.folder import SAMPLE
+from siteconfig.configfiles import LOOPBACK, ConfigFiles, perl_assignment, relay_grants
+from siteconfig.layout import SAMPLE
 
 __all__ = ["Derived", "derive_policy", "write_policy"]
 

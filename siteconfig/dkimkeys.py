@@ -18,13 +18,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from siteconfig.layout import BUILD
 from siteconfig.policy import REMOTE_DOMAIN
 
 __all__ = ["KEY_DIR", "OUTSIDE_KEY", "OUTSIDE_SELECTOR", "DkimKeyError", "Record", "install_keys",
            "opendkim_settings", "public_key_base64", "record_value"]
 
-REPO = Path(__file__).resolve().parents[1]
-STORE = REPO / ".build" / "dkim"
+STORE = BUILD / "dkim"
 OUTSIDE_SELECTOR = "outside"
 OUTSIDE_KEY = "outside/dkim/outside.private"  # in the assembled folder: the tests sign with it
 KEY_DIR = "/etc/opendkim/keys"  # where Dockerfile.tx installs tx/dkim/*.private

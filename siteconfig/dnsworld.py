@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from siteconfig.dkimkeys import Record
+from siteconfig.layout import REPO
 from siteconfig.policy import REMOTE_DOMAIN, Policy
 
 __all__ = ["CHAIN_HOST", "DNSBL_ZONE", "LISTED_ADDRESS", "LISTED_URI_DOMAIN", "URIBL_ZONE", "sample_zone", "world",
@@ -65,7 +66,7 @@ def write_world(policy: Policy, folder: Path, dkim: list[Record] | None = None) 
 
 def _zone_writer() -> ModuleType:
     """images/dns/world_zone.py, the script the DNS image runs at start (one source of truth)."""
-    path = Path(__file__).resolve().parents[1] / "images" / "dns" / "world_zone.py"
+    path = REPO / "images" / "dns" / "world_zone.py"
     spec = importlib.util.spec_from_file_location("world_zone", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -1,28 +1,7 @@
-"""A configuration folder: the chain's config files and the policy the suite expects.
-
-Every file is optional; what a folder lacks comes from config/sample, and assembling
-says which file came from where:
-
-  rx/thishost-rx.mc  or rx/sendmail-rx.cf (prebuilt, used as it is)
-  rx/access  rx/virtusertable  rx/mailertable   (sendmail maps; makemap'd at build; also
-                    genericstable, domaintable, authinfo, and the same under tx/: each map
-                    the .cf names is made from the file of its name, empty if there is none)
-  rx/sasl-users  rx/Sendmail.conf  rx/tls/rx.crt  rx/tls/rx.key   (submission)
-  tx/thishost-tx.mc  or tx/sendmail.cf
-  tx/opendkim.conf  rx/opendkim.conf   DKIM signing at MTA-TX, verifying at MTA-RX (OpenDKIM
-                    milters); tx/opendkim/* its data sets (in /etc/opendkim/); the keys are
-                    made here (siteconfig/dkimkeys.py), never committed
-  milter/thishost-milter.mc  or milter/sendmail.cf   the milter topology's one sendmail
-                    (TOPOLOGY=milter; it receives with rx/'s maps, SASL and TLS files)
-  milter/amavis/*   amavisd-new conf.d snippets applied in the milter topology only
-  aliases  users  local-host-names
-  amavis/*          amavisd-new conf.d snippets
-  spamassassin/*    clamav/*  (extra rules and signatures)
-  dns/*.zone        records of your own for the testbed's DNS (e.g. DKIM keys), zone-file
-                    lines with absolute names; dns/world.json is made from the policy
-  policy.toml       what the suite expects (siteconfig/policy.py); a folder with .mc
-                    files of its own and no policy.toml gets one derived from them
-                    (siteconfig/derive.py), not the sample's
+"""Assembling a configuration folder: the sample first, then the folder's files over it,
+saying which file came from where (the files a folder may hold: siteconfig/layout.py). A
+folder with .mc files of its own and no policy.toml gets a policy derived from them
+(siteconfig/derive.py), not the sample's.
 
 python -m siteconfig.folder FOLDER INTO   assembles FOLDER over the sample into INTO.
 """
@@ -32,25 +11,13 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
+from siteconfig.derive import derive_policy, write_policy
 from siteconfig.dkimkeys import DkimKeyError, install_keys
 from siteconfig.dnsworld import write_world
+from siteconfig.layout import ALTERNATIVES, IGNORED, KNOWN, REPO, SAMPLE
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["KNOWN", "SAMPLE", "assemble"]
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "config" / "sample"
-# Maps a .cf may name (K lines): the images make each from the folder's file of that name.
-MAPS = ["access", "virtusertable", "mailertable", "genericstable", "domaintable", "authinfo"]
-KNOWN = ["rx/thishost-rx.mc", "rx/sendmail-rx.cf", *(f"{side}/{name}" for side in ("rx", "tx") for name in MAPS),
-         "rx/sasl-users", "rx/Sendmail.conf", "rx/tls/rx.crt", "rx/tls/rx.key", "rx/opendkim.conf",
-         "tx/thishost-tx.mc", "tx/sendmail.cf", "tx/opendkim.conf", "tx/opendkim/*",
-         "milter/thishost-milter.mc", "milter/sendmail.cf", "milter/amavis/*", "aliases", "users",
-         "local-host-names", "amavis/*", "spamassassin/*", "clamav/*", "dns/*.zone", "policy.toml"]
-IGNORED = ["README*", "*.md", ".*", "*/.*", "ci/*", ".github/*"]  # documentation and CI files of a config repo
-# A prebuilt .cf replaces the .mc it would be made from.
-ALTERNATIVES = {"rx/sendmail-rx.cf": "rx/thishost-rx.mc", "tx/sendmail.cf": "tx/thishost-tx.mc",
-                "milter/sendmail.cf": "milter/thishost-milter.mc"}
+__all__ = ["assemble"]
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -87,9 +54,6 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
-    # Imported here: derive reads files through siteconfig.check, which imports this module.
-    from siteconfig.derive import derive_policy, write_policy
-
     mine = {rel for rel, path in origins.items() if not path.resolve().is_relative_to(SAMPLE.resolve())}
     if "policy.toml" not in mine and mine & {*ALTERNATIVES, *ALTERNATIVES.values()}:
         derived = derive_policy(into)  # the folder's own sendmail, not the sample's promises
@@ -116,7 +80,7 @@ def main(argv: list[str]) -> int:
             source = "sample" if path.is_relative_to(SAMPLE) else "derived" if path.is_relative_to(into) else "yours"
             print(f"  {source:7} {rel}")
         for rel in unused:
-            print(f"  unused  {rel}  (not a file the chain reads; see siteconfig/folder.py)")
+            print(f"  unused  {rel}  (not a file the chain reads; see siteconfig/layout.py)")
     return 0
 
 

@@ -12,13 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from siteconfig.layout import SAMPLE
+
 __all__ = ["REMOTE_DOMAIN", "Milter", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
 
 # Not part of any policy: a domain that is not local anywhere, so MTA-TX relays its mail to
 # the sink ("the Internet").
 REMOTE_DOMAIN = "remote.example"
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_POLICY = REPO / "config" / "sample" / "policy.toml"
+SAMPLE_POLICY = SAMPLE / "policy.toml"
 Destiny = Literal["pass", "discard", "bounce", "reject"]
 # A DNS name: labels of letters, digits and hyphens, dot-separated (a trailing dot allowed).
 DomainName = Annotated[str, Field(pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}\.?$")]

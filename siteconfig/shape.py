@@ -26,9 +26,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from siteconfig.check.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
-from siteconfig.check.context import ConfigFiles, perl_assignment
-from siteconfig.folder import REPO, SAMPLE
+from siteconfig.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
+from siteconfig.configfiles import ConfigFiles, perl_assignment
+from siteconfig.layout import REPO, SAMPLE
 
 __all__ = ["Daemon", "Handoff", "MtaShape", "ShapeError", "SiteShape", "amavis_wiring", "current_shape",
            "shape_of", "shape_path"]

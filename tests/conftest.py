@@ -17,8 +17,8 @@ import pytest
 
 from harness import Stack, StackError, make_message, message_id_of, send_message
 from harness.preflight import BrokenChainError, preflight
-from harness.stack import REPO
 from harness.topology import topology_from_env
+from siteconfig.layout import REPO
 from siteconfig.policy import REMOTE_DOMAIN, Policy, PolicyError, current_policy
 from siteconfig.shape import SiteShape, current_shape
 from tests import run_report

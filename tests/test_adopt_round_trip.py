@@ -15,8 +15,8 @@ from siteconfig.adopt.document import rx_lines, tx_lines
 from siteconfig.adopt.mc import Statement, read_mc
 from siteconfig.adopt.milter import milter_mc
 from siteconfig.adopt.pair import adopt_mc
-from siteconfig.check.compiled import CompiledCf, parse_cf
-from siteconfig.folder import SAMPLE
+from siteconfig.compiled import CompiledCf, parse_cf
+from siteconfig.layout import SAMPLE
 
 # What README.sendmail-dual names, per instance: (what, how to read it from a compiled .cf).
 RX_NAMED = ["DeliveryMode", "Timeout.datafinal", "MinFreeBlocks", "RunAsUser", "PidFile", "StatusFile",

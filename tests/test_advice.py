@@ -10,7 +10,7 @@ import pytest
 from harness import Stack
 from siteconfig.check import check_document_advice
 from siteconfig.check.advice import ADVICE
-from siteconfig.folder import REPO
+from siteconfig.layout import REPO
 from tests.claims import dual_chain_only
 from tests.conftest import POLICY_SOURCE
 

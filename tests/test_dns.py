@@ -9,7 +9,6 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,7 @@ from harness.dns import HOST_NOT_FOUND, client_address, delist, forward_lookup, 
 from harness.raw_smtp import RawSession
 from harness.smtp import SMTPStatus, read_banner_async
 from siteconfig.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
+from siteconfig.layout import REPO
 from siteconfig.policy import Policy
 from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, needs_lan_relay, not_applicable_unless
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.chain
 
 STALL_MS = 1000  # the bound: no lookup, no banner waits longer
 OUTSIDE = ["198.51.100.7", "203.0.113.9", "8.8.8.8", "1.1.1.1"]  # no zone of the testbed's: NXDOMAIN
-CONFIG = Path(__file__).resolve().parents[1] / os.environ.get("TESTBED_CONFIG", "config/sample")
+CONFIG = REPO / os.environ.get("TESTBED_CONFIG", "config/sample")
 
 
 def _networks(stack: Stack) -> dict[str, tuple[ipaddress.IPv4Network, str, str]]:

@@ -11,7 +11,7 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from siteconfig.check.absent import milter_packages
-from siteconfig.check.compiled import chain_cfs
+from siteconfig.compiled import chain_cfs
 from tests.conftest import OUTSIDE_SENDER, People, not_applicable_unless
 
 pytestmark = pytest.mark.chain

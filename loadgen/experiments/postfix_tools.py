@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-__all__ = ["postfix_env", "postfix_tools"]
+from siteconfig.layout import REPO
 
-REPO = Path(__file__).resolve().parents[2]  # loadgen/experiments/ -> the repository
+__all__ = ["postfix_env", "postfix_tools"]
 
 
 def postfix_tools() -> Path:

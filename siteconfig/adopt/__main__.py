@@ -16,7 +16,7 @@ from siteconfig.adopt.mc import McError
 from siteconfig.adopt.milter import milter_mc
 from siteconfig.adopt.pair import adopt_mc
 from siteconfig.adopt.report import write_report
-from siteconfig.folder import REPO
+from siteconfig.layout import REPO
 
 # Files a site keeps beside its .mc, and where the testbed's folder format has them: a map
 # goes to the instance that reads it (the access map at SMTP time, mailertable on delivery).

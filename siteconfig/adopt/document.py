@@ -4,7 +4,7 @@ and hands everything to amavisd-new on 127.0.0.1:10024 under its own pid file, s
 and queue; MTA-TX listens on 127.0.0.1:10025 only, with nocanonify and no resource limits to
 speak of. Each line is (its text, why), the why becoming its dnl note."""
 
-from siteconfig.folder import SAMPLE
+from siteconfig.layout import SAMPLE
 
 __all__ = ["rx_check_rcpt", "rx_lines", "tx_lines"]
 

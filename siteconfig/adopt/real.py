@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from siteconfig.folder import REPO
+from siteconfig.layout import REPO
 
 __all__ = ["Outcome", "main"]
 

@@ -21,9 +21,8 @@ from pathlib import Path
 
 from siteconfig.check.absent import absent_milters
 from siteconfig.check.advice import check_advice
-from siteconfig.check.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
 from siteconfig.check.content import check_content
-from siteconfig.check.context import ConfigFiles, Context, Finding
+from siteconfig.check.context import Context, Finding
 from siteconfig.check.dkim import check_dkim, check_published_keys
 from siteconfig.check.dns import check_dns
 from siteconfig.check.invariants import check_invariants
@@ -32,6 +31,8 @@ from siteconfig.check.milter import check_milter_section, check_milter_topology
 from siteconfig.check.recipients import check_domains, check_relay, check_users
 from siteconfig.check.submission import check_submission
 from siteconfig.check.tools import check_tools, image_output
+from siteconfig.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
+from siteconfig.configfiles import ConfigFiles
 from siteconfig.policy import PolicyError, load_policy
 
 __all__ = ["SECTION_CHECKS", "Finding", "check_absent_pieces", "check_document_advice", "check_document_invariants",

@@ -14,7 +14,7 @@ from siteconfig.check import (
     check_tools,
     read_chain,
 )
-from siteconfig.folder import REPO, SAMPLE
+from siteconfig.layout import REPO, SAMPLE
 
 
 def main() -> int:

@@ -13,8 +13,9 @@ The testbed's own OpenDKIM milters (rx/opendkim.conf, tx/opendkim.conf) are not 
 
 import re
 
-from siteconfig.check.context import Context, Finding, mc_line
-from siteconfig.folder import REPO
+from siteconfig.check.context import Context, Finding
+from siteconfig.configfiles import mc_line
+from siteconfig.layout import REPO
 
 __all__ = ["absent_milters", "milter_packages", "packaged_milter"]
 

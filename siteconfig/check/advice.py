@@ -10,8 +10,9 @@ not follow is a failed row of the report (tests/test_advice.py), with its file, 
 
 from collections.abc import Callable
 
-from siteconfig.check.compiled import CompiledCf
-from siteconfig.check.context import Context, Finding, mc_define
+from siteconfig.check.context import Context, Finding
+from siteconfig.compiled import CompiledCf
+from siteconfig.configfiles import mc_define
 
 __all__ = ["ADVICE", "check_advice"]
 

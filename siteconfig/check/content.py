@@ -2,7 +2,8 @@
 every virus scanner down, the spam lovers, and the domains MTA-RX's mailertable sends
 past amavisd-new."""
 
-from siteconfig.check.context import Context, Finding, perl_assignment
+from siteconfig.check.context import Context, Finding
+from siteconfig.configfiles import perl_assignment
 from siteconfig.policy import Milter
 
 __all__ = ["AMAVIS_DEFAULT_DESTINIES", "check_content"]

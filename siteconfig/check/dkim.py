@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable
 from fnmatch import fnmatch
 
-from siteconfig.check.compiled import CompiledCf, Definition
-from siteconfig.check.context import ConfigFiles, Context, Finding, mc_line
+from siteconfig.check.context import Context, Finding
+from siteconfig.compiled import CompiledCf, Definition
+from siteconfig.configfiles import ConfigFiles, mc_line
 from siteconfig.dkimkeys import opendkim_settings
 from siteconfig.policy import Dkim, Policy
 

@@ -4,7 +4,8 @@ network tests), and the DNSBL MTA-RX refuses clients by, as compiled into its .c
 
 import re
 
-from siteconfig.check.context import Context, Finding, mc_line, perl_assignment
+from siteconfig.check.context import Context, Finding
+from siteconfig.configfiles import mc_line, perl_assignment
 
 __all__ = ["check_dns"]
 

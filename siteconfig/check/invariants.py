@@ -23,18 +23,17 @@ checked on their own.
 
 import re
 
-from siteconfig.check.compiled import CompiledCf
-from siteconfig.check.context import Context, Finding, mc_define, mc_line, perl_assignment
+from siteconfig.check.context import Context, Finding
+from siteconfig.compiled import CompiledCf
+from siteconfig.configfiles import LOOPBACK, mc_define, mc_line, perl_assignment, relay_grants
 from siteconfig.shape import SiteShape, shape_of
 from siteconfig.shape import daemons_of as shape_daemons_of
 
-__all__ = ["check_invariants", "relay_grants"]
+__all__ = ["check_invariants"]
 
 # amavisd-new's own defaults (amavisd.conf-default), used when no snippet assigns them.
 AMAVIS_DEFAULTS = {"$inet_socket_port": "10024", "$forward_method": "'smtp:[127.0.0.1]:10025'",
                    "$notify_method": "'smtp:[127.0.0.1]:10025'", "$max_servers": "2"}
-# Relaying for the host itself (the sendmail command, local programs) is no open door.
-LOOPBACK = {"127.0.0.1", "localhost", "localhost.localdomain", "ipv6:::1", "::1", "127"}
 
 
 def _amavis(ctx: Context, variable: str, shape: SiteShape | None = None) -> tuple[str, str, int | None]:
@@ -107,19 +106,6 @@ def _runners(ctx: Context, rx: CompiledCf, shape: SiteShape | None) -> list[Find
     return [Finding(*where, f"MTA-RX has R={runners} queue runners, but amavisd-new has $max_servers = {value} "
                             f"({shown}{f':{line}' if line else ''}); the document matches them (set "
                             "limits.runners_may_differ = true in the policy if this is an experiment)")]
-
-
-def relay_grants(entries: list[tuple[int, str]]) -> list[tuple[int, str, str]]:
-    """The access map's RELAY grants: (line, kind, key); kind is "To", "From" or "Connect"
-    (a bare key is a client, as "Connect:" is)."""
-    grants = []
-    for number, entry in entries:
-        words = entry.split()
-        if len(words) < 2 or words[-1].upper() != "RELAY":
-            continue
-        kind, _, key = words[0].rpartition(":") if re.match(r"(?i)(to|from|connect):", words[0]) else ("", "", words[0])
-        grants.append((number, kind.capitalize() or "Connect", key.lower()))
-    return grants
 
 
 def _relay(ctx: Context) -> list[Finding]:

@@ -2,8 +2,9 @@
 mailer or MTA-TX below it), MTA-RX's queue runners (R=) and amavisd-new's $max_servers.
 The sendmail values come from the .cf compiled into the images."""
 
-from siteconfig.check.compiled import CompiledCf
-from siteconfig.check.context import Context, Finding, mc_define, mc_line, perl_assignment
+from siteconfig.check.context import Context, Finding
+from siteconfig.compiled import CompiledCf
+from siteconfig.configfiles import mc_define, mc_line, perl_assignment
 from siteconfig.shape import shape_of
 
 __all__ = ["check_limits"]

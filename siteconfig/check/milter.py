@@ -16,7 +16,8 @@ once milter/amavis/'s snippets are applied.
 import re
 
 from siteconfig.check.content import AMAVIS_DEFAULT_DESTINIES
-from siteconfig.check.context import Context, Finding, mc_line, perl_assignment
+from siteconfig.check.context import Context, Finding
+from siteconfig.configfiles import mc_line, perl_assignment
 from siteconfig.policy import Milter
 
 __all__ = ["MILTER_SOCKET", "check_milter_section", "check_milter_topology"]

@@ -8,8 +8,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from siteconfig.check.compiled import chain_cfs
-from siteconfig.check.context import ConfigFiles, Finding
+from siteconfig.check.context import Finding
+from siteconfig.compiled import chain_cfs
+from siteconfig.configfiles import ConfigFiles
 from siteconfig.dnsworld import sample_zone
 
 __all__ = ["check_tools", "image_output"]

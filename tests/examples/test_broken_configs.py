@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.stack import REPO
+from siteconfig.layout import REPO
 
 pytestmark = [pytest.mark.examples, pytest.mark.chain]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from siteconfig.check.compiled import parse_cf
+from siteconfig.compiled import parse_cf
 
 # Lines as m4 writes them (MTA-RX's sendmail-rx.cf), with a hand-written class and a mailer
 # of a site's own (MAILER_DEFINITIONS) among them.

@@ -6,9 +6,10 @@ import tomllib
 from pathlib import Path
 
 from siteconfig.build import explain, refusals
-from siteconfig.check.context import ConfigFiles
+from siteconfig.configfiles import ConfigFiles
 from siteconfig.derive import derive_policy, write_policy
-from siteconfig.folder import SAMPLE, assemble, main
+from siteconfig.folder import assemble, main
+from siteconfig.layout import SAMPLE
 from siteconfig.policy import load_policy
 
 LOG = """\

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from siteconfig.check import SECTION_CHECKS, check_policy
-from siteconfig.check.compiled import CompiledCf, parse_cf
-from siteconfig.folder import SAMPLE, assemble
+from siteconfig.compiled import CompiledCf, parse_cf
+from siteconfig.folder import assemble
+from siteconfig.layout import EXAMPLES, SAMPLE
 from siteconfig.policy import Policy, PolicyError, load_policy
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 # What the sample's thishost-rx.mc compiles to, in the lines the checks read.
 SAMPLE_RX_CF = """\
 O MaxMessageSize=10485760

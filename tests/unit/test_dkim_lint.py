@@ -11,12 +11,13 @@ import pytest
 
 from harness.dkim import authentication_results, signatures
 from siteconfig.check import check_policy
-from siteconfig.check.compiled import parse_cf
-from siteconfig.check.context import ConfigFiles
 from siteconfig.check.dkim import check_published_keys, compare_key_and_records
+from siteconfig.compiled import parse_cf
+from siteconfig.configfiles import ConfigFiles
 from siteconfig.dkimkeys import DkimKeyError, Record, install_keys, opendkim_settings, record_value
 from siteconfig.dnsworld import _zone_writer, world
-from siteconfig.folder import SAMPLE, assemble
+from siteconfig.folder import assemble
+from siteconfig.layout import SAMPLE
 from siteconfig.policy import load_policy
 from tests.unit.test_config_folder import EXAMPLE_RX_CF, SAMPLE_RX_CF, SAMPLE_TX_CF, compiled
 

@@ -9,16 +9,15 @@ import pytest
 
 from harness.dns import client_address
 from siteconfig.dnsworld import LISTED_ADDRESS, _zone_writer, sample_zone, world, write_world
-from siteconfig.folder import SAMPLE, assemble
+from siteconfig.folder import assemble
+from siteconfig.layout import EXAMPLES, SAMPLE
 from siteconfig.policy import PolicyError, load_policy
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "config" / "examples"
 world_zone = _zone_writer()
 
 
 def _policy(tmp_path: Path, edit: tuple[str, str] = ("", "")):
-    text = (REPO / "config" / "sample" / "policy.toml").read_text().replace(*edit)
+    text = (SAMPLE / "policy.toml").read_text().replace(*edit)
     (tmp_path / "policy.toml").write_text(text)
     return load_policy(tmp_path / "policy.toml")
 

@@ -4,10 +4,10 @@ it, whatever the policy says. No Docker: the compiled .cf files are excerpts as 
 from pathlib import Path
 
 from siteconfig.check import check_document_advice, check_document_invariants
-from siteconfig.check.compiled import CompiledCf, parse_cf
-from siteconfig.check.context import ConfigFiles
-from siteconfig.check.invariants import relay_grants
-from siteconfig.folder import SAMPLE, assemble
+from siteconfig.compiled import CompiledCf, parse_cf
+from siteconfig.configfiles import ConfigFiles, relay_grants
+from siteconfig.folder import assemble
+from siteconfig.layout import SAMPLE
 from siteconfig.shape import shape_of
 
 # The lines of the sample's compiled .cf files the invariants read.

@@ -5,8 +5,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from siteconfig.check import check_document_invariants, check_policy
-from siteconfig.check.compiled import parse_cf
-from siteconfig.folder import SAMPLE, assemble
+from siteconfig.compiled import parse_cf
+from siteconfig.folder import assemble
+from siteconfig.layout import SAMPLE
 from siteconfig.policy import load_policy
 from tests.topology_report import DIFFERS, NOT_BORNE_OUT, from_junit, from_reports, other_topology_junit, side_by_side
 
