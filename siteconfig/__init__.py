@@ -5,6 +5,7 @@ folder    assembles a CONFIG folder over config/sample (`make config`)
 dnsworld  the DNS world the policy implies (dns/world.json, for the DNS image)
 check     checks a folder before anything starts (`make lint-config`), comparing the policy
           with the configuration as compiled into the images
+errors    the testbed's own errors, every wing's, under one base (TestbedError)
 
 The chain harness (harness/) and the load generator read the policy from here; nothing here
 starts the chain.
