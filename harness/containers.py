@@ -15,14 +15,11 @@ from harness.cgroups import Cgroup
 from harness.poll import poll_until
 from harness.topology import DUAL, Topology
 from harness.trail import follow
+from siteconfig.errors import StackError
 
 __all__ = ["Containers", "StackError"]
 
 _PS = ["ps", "-eo", "pid=,args="]
-
-
-class StackError(RuntimeError):
-    """The chain could not be brought up, or a daemon in it failed."""
 
 
 class Containers:

@@ -4,13 +4,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from siteconfig.errors import PollTimeout
+
 __all__ = ["PollTimeout", "poll_until"]
 
 T = TypeVar("T")
-
-
-class PollTimeout(TimeoutError):  # noqa: N818 (named like the builtin it extends)
-    """A condition did not hold before its deadline."""
 
 
 def poll_until(

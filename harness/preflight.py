@@ -15,6 +15,7 @@ from harness.poll import PollTimeout, poll_until
 from harness.smtp import send_message
 from harness.stack import Stack
 from harness.trail import follow
+from siteconfig.errors import BrokenChainError
 
 __all__ = ["HOPS", "MILTER_HOPS", "BrokenChainError", "missing_hop", "preflight"]
 
@@ -32,10 +33,6 @@ MILTER_HOPS = [
     ("amavisd-new checked it (asked by amavisd-milter)", "amavis", "Passed"),
     ("the MTA delivered it (stat=Sent)", "tx", "stat=Sent"),
 ]
-
-
-class BrokenChainError(RuntimeError):
-    """The preflight message did not pass every hop: the chain under test is broken."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.containers import StackError
+from siteconfig.errors import ChainDownError
 
 __all__ = ["ChainDownError", "Diagnosis", "diagnose", "first_fatal", "locate_daemon"]
 
@@ -39,10 +39,6 @@ FIXES = [
      "the daemon did not answer on the address and port its .cf names (the healthcheck reads them from it): it "
      "did not start, or listens elsewhere"),
 ]
-
-
-class ChainDownError(StackError):
-    """The chain did not come up: the message says which daemon, why, and what to do."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The configuration wing of the testbed: a site's configuration folder and what it promises.
 
 layout       where things are: the repository, the sample, the files a folder may hold
+errors       the testbed's own errors, every wing's, under one base (TestbedError)
 policy       policy.toml, validated: what the suite expects of the chain built from a folder
 folder       assembles a CONFIG folder over config/sample (`make config`)
 configfiles  reads an assembled folder's files, each shown by where it came from

@@ -20,6 +20,8 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
+from siteconfig.errors import CompiledCfError
+
 __all__ = [
     "CHAIN_CFS",
     "MILTER_CF",
@@ -51,10 +53,6 @@ def chain_cfs() -> dict[str, tuple[str, str]]:
     return TOPOLOGY_CFS[name]
 _FIELD_START = re.compile(r",\s*(?=[A-Za-z]=)")
 _DNSBL_LOOKUP = re.compile(r"\$\(e?dnsbl \$4\.\$3\.\$2\.\$1\.(\S+?)\.? \$:")
-
-
-class CompiledCfError(RuntimeError):
-    """The compiled .cf could not be read from its image."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from siteconfig.errors import DkimKeyError
 from siteconfig.layout import BUILD
 from siteconfig.policy import REMOTE_DOMAIN
 
@@ -29,10 +30,6 @@ OUTSIDE_SELECTOR = "outside"
 OUTSIDE_KEY = "outside/dkim/outside.private"  # in the assembled folder: the tests sign with it
 KEY_DIR = "/etc/opendkim/keys"  # where Dockerfile.tx installs tx/dkim/*.private
 KEY_BITS = 2048
-
-
-class DkimKeyError(RuntimeError):
-    """A key could not be made or read (openssl missing or failing)."""
 
 
 @dataclass(frozen=True)

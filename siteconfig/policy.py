@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from siteconfig.errors import PolicyError
 from siteconfig.layout import SAMPLE
 
 __all__ = ["REMOTE_DOMAIN", "Milter", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
@@ -165,14 +166,6 @@ class Policy(_Section):
     def mailboxes(self) -> list[str]:
         """Users with a mailbox that get only what passes the checks (no spam lovers)."""
         return [u for u in self.users.existing if u not in self.content.spam_lovers]
-
-
-class PolicyError(ValueError):
-    """policy.toml does not parse or does not validate: each problem with its line."""
-
-    def __init__(self, path: Path, problems: list[tuple[int | None, str]]) -> None:
-        self.path, self.problems = path, problems
-        super().__init__("\n".join(f"{path}:{line}: {text}" if line else f"{path}: {text}" for line, text in problems))
 
 
 def _known_keys(model: type[BaseModel], location: tuple[object, ...]) -> list[str]:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from siteconfig.compiled import CompiledCf, CompiledCfError, chain_cfs, read_compiled
 from siteconfig.configfiles import ConfigFiles, perl_assignment
+from siteconfig.errors import ShapeError
 from siteconfig.layout import REPO, SAMPLE
 
 __all__ = ["Daemon", "Handoff", "MtaShape", "ShapeError", "SiteShape", "amavis_wiring", "current_shape",
@@ -38,10 +39,6 @@ __all__ = ["Daemon", "Handoff", "MtaShape", "ShapeError", "SiteShape", "amavis_w
 SERVICES = {"smtp": 25, "submission": 587, "smtps": 465}
 LOOPBACK_V4 = re.compile(r"^127\.")
 LOOPBACK_V6 = ("::1", "0:0:0:0:0:0:0:1")
-
-
-class ShapeError(RuntimeError):
-    """The shape is missing, or the site's files do not say something the chain needs."""
 
 
 @dataclass(frozen=True)

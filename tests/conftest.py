@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from harness import Stack, StackError, make_message, message_id_of, send_message
-from harness.preflight import BrokenChainError, preflight
+from harness.preflight import preflight
 from harness.topology import topology_from_env
+from siteconfig.errors import TestbedError
 from siteconfig.layout import REPO
 from siteconfig.policy import REMOTE_DOMAIN, Policy, PolicyError, current_policy
 from siteconfig.shape import SiteShape, current_shape
@@ -181,7 +182,7 @@ def _bring_up(stack: Stack) -> str | None:
         policy = policy_under_test()
         user = policy.mailboxes[0]
         preflight(stack, sender=OUTSIDE_SENDER, user=user, address=policy.address(user))
-    except (BrokenChainError, StackError, PolicyError, OSError) as broken:
+    except (TestbedError, OSError) as broken:  # the preflight's BrokenChainError, a StackError, a PolicyError
         return f"the chain came up but the preflight message did not pass (project {stack.project}):\n{broken}"
     return None
 

@@ -14,6 +14,7 @@ import pytest
 
 from harness import Stack
 from harness.raw_smtp import RawSession
+from harness.smtp import SMTPStatus
 from siteconfig.policy import Policy
 from tests.conftest import REMOTE_DOMAIN, assert_chain_still_delivers
 from tests.run_report import HOSTILE
@@ -121,7 +122,7 @@ async def fuzz(port: int, seed: int, policy: Policy) -> FuzzOutcome:
                         note_early_close(outcome, session)
                         break
                     outcome.replies[reply.code] = outcome.replies.get(reply.code, 0) + 1
-                    if line == b"DATA" and reply.code == 354:
+                    if line == b"DATA" and reply.code == SMTPStatus.start_input:
                         await session.send(b"Subject: fuzz\r\n\r\n" + data + b"\r\n.\r\n")
                         await session.reply()
             except TimeoutError:

@@ -9,6 +9,7 @@ import pytest
 
 from harness import Stack, make_message, message_id_of, send_message
 from harness.raw_smtp import RawSession
+from harness.smtp import SMTPStatus
 from siteconfig.policy import Policy
 from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, needs_submission
 from tests.run_report import HOSTILE
@@ -73,7 +74,8 @@ async def _try_relay(port: int, sender: str, rcpt: str, message: bytes) -> tuple
     replies.append(await session.command(b"EHLO attacker.example"))
     replies.append(await session.command(f"MAIL FROM:<{sender}>".encode()))
     replies.append(reply := await session.command(f"RCPT TO:<{rcpt}>".encode()))
-    if reply is not None and reply.code < 400 and (data := await session.command(b"DATA")) and data.code == 354:
+    if (reply is not None and reply.code < 400 and (data := await session.command(b"DATA"))
+            and data.code == SMTPStatus.start_input):
         await session.send(message + b".\r\n")
         await session.reply()
     await session.command(b"QUIT")

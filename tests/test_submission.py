@@ -46,7 +46,8 @@ def test_an_unauthenticated_client_may_not_relay_on_the_submission_port(
                           rcpt_to=[rcpt], starttls=True)
     msa = stack.shape.rx.msa
     if msa is not None and "a" in msa.modifiers:  # M=a: AUTH before MAIL (Debian's MSP)
-        assert result.mail is not None and result.mail.code == 530 and result.mail.text.startswith("5.7.0"), result
+        assert result.mail is not None and result.mail.code == SMTPStatus.access_denied \
+            and result.mail.text.startswith("5.7.0"), result  # 530 5.7.0: authentication required (RFC 4954)
         return
     reply = result.rcpts[rcpt]
     assert reply.code == SMTPStatus.mailbox_does_not_exist and reply.text.startswith("5.7.1"), result

@@ -14,7 +14,7 @@ import pytest
 
 from harness import SmtpResult, Stack, make_message, message_id_of, poll_until, send_message
 from harness.payloads import EICAR, GTUBE
-from harness.smtp import send_message_async
+from harness.smtp import SMTPStatus, send_message_async
 from siteconfig.policy import Policy
 from tests.claims import differs_by_design, not_borne_out
 from tests.conftest import REMOTE_DOMAIN, People, needs_lan_relay, not_applicable_unless
@@ -57,7 +57,8 @@ def test_a_virus_kill_level_spam_or_banned_file_is_refused_in_the_session_only_i
     evidence = f"{result}\n{stack.trail(msgid)}"
     if milter(stack):
         not_applicable_unless(destiny == "reject", f"the policy's milter {kind} destiny is {destiny} ([milter])")
-        assert result.data is not None and result.data.code == 554 and result.data.text.startswith("5.7."), evidence
+        assert result.data is not None and result.data.code == SMTPStatus.transaction_failed \
+            and result.data.text.startswith("5.7."), evidence
         assert_not_bounced(stack, people, msgid, evidence)  # refused, so nothing to bounce
         assert not stack.tx.copies(people.reader, msgid), evidence
         return

@@ -24,15 +24,14 @@ from email.policy import compat32
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from aiosmtpd.controller import Controller
-
 log = logging.getLogger("sink")
 
 
 def content_digest(raw: bytes) -> str:
     """SHA-256 (first 20 hex digits) of every leaf part's decoded payload, line ends as LF
     and without trailing empty lines: the load generator computes the same of what it sent
-    (loadgen/send/delivery.py) to tell a whole copy from a cut or altered one."""
+    (loadgen/send/delivery.py) to tell a whole copy from a cut or altered one, and
+    tests/unit/test_sink_digest.py checks that the two agree."""
     digest = hashlib.sha256()
     for part in BytesParser(policy=compat32).parsebytes(raw).walk():
         if not part.is_multipart():
@@ -142,6 +141,10 @@ def make_api(store: Store) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
+    # Here, not at the top: the unit tests load this file for content_digest (tests/unit/test_sink_digest.py)
+    # where aiosmtpd, which only the sink's image installs, is absent.
+    from aiosmtpd.controller import Controller
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sink: %(message)s")
     store = Store()
     smtp = Controller(SinkHandler(store), hostname="0.0.0.0", port=int(os.environ.get("SINK_SMTP_PORT", "25")),

@@ -3,18 +3,14 @@
 runners=). Each is checked here, once, where it enters loadgen: the images' entrypoints
 would refuse a bad one too, but only after a chain had been started for it."""
 
-import argparse
 import re
+
+from siteconfig.errors import CountError
 
 __all__ = ["MAX_COUNT", "CountError", "parse_counts", "parse_runners", "parse_workers", "queue_runners"]
 
 # The most the images' entrypoints accept (images/common/require-count), as the policy's limits.
 MAX_COUNT = 100
-
-
-class CountError(argparse.ArgumentTypeError, ValueError):
-    """A count that does not fit. An ArgumentTypeError, so argparse shows its message as it
-    is; a ValueError, so main() reports one from an environment twin or --variants."""
 
 
 def parse_counts(text: str, *, most: int, what: str) -> list[int]:

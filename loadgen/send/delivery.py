@@ -25,7 +25,7 @@ class Delivery(NamedTuple):
 def content_digest(raw: bytes) -> str:
     """SHA-256 (first 20 hex digits) of every leaf part's decoded payload, line ends as LF
     and without trailing empty lines. The sink (images/sink/sink.py) computes the same, in
-    its own image."""
+    its own image; tests/unit/test_sink_digest.py holds the two to it."""
     digest = hashlib.sha256()
     for part in BytesParser(policy=compat32).parsebytes(raw).walk():
         if not part.is_multipart():

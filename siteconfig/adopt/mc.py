@@ -7,6 +7,8 @@ statements' texts gives the file back."""
 import re
 from dataclasses import dataclass
 
+from siteconfig.errors import McError
+
 __all__ = ["SECTIONS", "McError", "Statement", "read_mc"]
 
 # The cf.m4 keywords that start a section of raw .cf text, which runs to the next keyword.
@@ -16,10 +18,6 @@ SECTIONS = ("LOCAL_CONFIG", "LOCAL_RULE_0", "LOCAL_RULE_1", "LOCAL_RULE_2", "LOC
 _KEYWORD = re.compile(r"^\s*(" + "|".join(SECTIONS) + r"|MAILER_DEFINITIONS)\b")
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\(")
 _COMMENT = re.compile(r"^\s*(dnl\b|#|$)")
-
-
-class McError(ValueError):
-    """The .mc cannot be read as m4 statements (a call whose parentheses never close)."""
 
 
 @dataclass(frozen=True)
