@@ -5,6 +5,8 @@ folder    assembles a CONFIG folder over config/sample (`make config`)
 dnsworld  the DNS world the policy implies (dns/world.json, for the DNS image)
 check     checks a folder before anything starts (`make lint-config`), comparing the policy
           with the configuration as compiled into the images
+run_settings  one chain run's settings (workers, R, the switches) and the one writer of
+          compose's per-run variables; the bounds of the counts, which the policy reads too
 
 The chain harness (harness/) and the load generator read the policy from here; nothing here
 starts the chain.
