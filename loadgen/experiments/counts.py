@@ -1,15 +1,16 @@
 """The counts a sweep sets on each chain, as written on the command line: amavisd-new's
 workers ($max_servers, from --workers) and the rule for MTA-RX's queue runners (R=, from
 --queue-runners or the variant option runners=). Each text is checked here, once, where it
-enters loadgen, against the bounds of siteconfig/run_settings.py: the images' entrypoints
-would refuse a bad count too, but only after a chain had been started for it."""
+enters loadgen, against the bounds of siteconfig/run_settings.py (whose ChainSettings derives
+R from the rule and checks it): the images' entrypoints would refuse a bad count too, but
+only after a chain had been started for it."""
 
 import argparse
 import re
 
 from siteconfig.run_settings import QUEUE_RUNNERS, WORKERS
 
-__all__ = ["CountError", "parse_counts", "parse_runners", "parse_workers", "queue_runners"]
+__all__ = ["CountError", "parse_counts", "parse_runners", "parse_workers"]
 
 
 class CountError(argparse.ArgumentTypeError, ValueError):
@@ -41,13 +42,3 @@ def parse_runners(text: str) -> str:
                          f"{QUEUE_RUNNERS.most}), or a multiple of the workers like 2x, got {text!r}")
     return f"{int(match.group(1))}{match.group(2)}"
 
-
-def queue_runners(runners: str, workers: int) -> int:
-    """R at `workers` workers under a rule of parse_runners() ('': R equals the workers).
-    The sweep asks for every point before it starts one, so a rule that multiplies past
-    what the images accept stops the sweep before any chain."""
-    count = workers * int(runners[:-1]) if runners.endswith("x") else int(runners) if runners else workers
-    if count > QUEUE_RUNNERS.most:
-        raise CountError(f"runners={runners} at {workers} workers is R={count}: expected at most "
-                         f"{QUEUE_RUNNERS.most} (the images refuse more)")
-    return count
