@@ -88,3 +88,14 @@ def test_the_policy_states_the_same_bounds() -> None:
         Limits(max_message_size=0, queue_runners=1, max_servers=WORKERS.most + 1)
     with pytest.raises(ValueError, match=f"greater than or equal to {QUEUE_RUNNERS.fewest}"):
         Limits(max_message_size=0, queue_runners=QUEUE_RUNNERS.fewest - 1, max_servers=1)
+
+
+# What the writers ChainSettings replaced wrote, read off their code at 5453667 (the sweep's
+# variants: tests/unit/loadgen/test_experiments_variants.py): the same inputs, the same variables.
+@pytest.mark.parametrize(("settings", "before"), [
+    # loadgen/experiments/burst.py, run_burst(..., workers=4, ...)
+    (ChainSettings(workers=4), {"AMAVIS_MAX_SERVERS": "4", "RX_QUEUE_RUNNERS": "4"}),
+    (ChainSettings(workers=1), {"AMAVIS_MAX_SERVERS": "1", "RX_QUEUE_RUNNERS": "1"}),
+])
+def test_each_replaced_writer_gets_the_variables_it_wrote(settings: ChainSettings, before: dict[str, str]) -> None:
+    assert settings.env() == before
