@@ -224,7 +224,7 @@ def run_burst(topology: Topology, sessions: int, chain: ChainSettings, plan: lis
     if chain.workers is None:
         raise ValueError("a burst sets its amavisd-new workers")
     run = BurstRun(topology.name, sessions, chain.workers, duration)
-    with Stack(topology=topology, env=chain.env()) as stack:
+    with Stack(topology=topology, settings=chain) as stack:
         _ready(stack, plan[0])
         watchers = watchers_for(plan, stack.sink, stack)
         output: list[str] = []

@@ -158,7 +158,7 @@ def measure_point(chain: ChainSettings, variant: str, saturation_plan: list[Plan
     if chain.workers is None:
         raise ValueError("a sweep point sets its amavisd-new workers")
     workers = chain.workers
-    with Stack(env=chain.env(), extra_files=list(chain.compose_files()) or None, topology=topology) as stack:
+    with Stack(settings=chain, topology=topology) as stack:
         oom_group = stack.cgroup("amavis")
         oom_before = oom_group.sample().oom_kills
         saturated, window, amavis_memory = saturate(stack, saturation_plan, workers, settings, progress)

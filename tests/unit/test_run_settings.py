@@ -91,11 +91,25 @@ def test_the_policy_states_the_same_bounds() -> None:
 
 
 # What the writers ChainSettings replaced wrote, read off their code at 5453667 (the sweep's
-# variants: tests/unit/loadgen/test_experiments_variants.py): the same inputs, the same variables.
+# variants: tests/unit/loadgen/test_experiments_variants.py), beside the settings their callers
+# now make: the same inputs, the same variables.
+FAULT_TIMEOUTS = "-OTimeout.initial=20s -OTimeout.datafinal=30s"
+
+
 @pytest.mark.parametrize(("settings", "before"), [
     # loadgen/experiments/burst.py, run_burst(..., workers=4, ...)
     (ChainSettings(workers=4), {"AMAVIS_MAX_SERVERS": "4", "RX_QUEUE_RUNNERS": "4"}),
     (ChainSettings(workers=1), {"AMAVIS_MAX_SERVERS": "1", "RX_QUEUE_RUNNERS": "1"}),
+    # tests/test_queue_only.py, the wider chain
+    (ChainSettings(workers=4), {"RX_QUEUE_RUNNERS": "4", "AMAVIS_MAX_SERVERS": "4"}),
+    # tests/test_faults.py, FAULT_ENV (its RX_TIMEOUTS shortened here) and the low-disk recreate
+    (ChainSettings(rx_sendmail_options=FAULT_TIMEOUTS, tx_queue_interval="10s", amavis_child_timeout=60),
+     {"RX_SENDMAIL_OPTIONS": FAULT_TIMEOUTS, "TX_QUEUE_INTERVAL": "10s", "AMAVIS_CHILD_TIMEOUT": "60"}),
+    (ChainSettings(rx_sendmail_options=f"{FAULT_TIMEOUTS} -OMinFreeBlocks=2000000000"),
+     {"RX_SENDMAIL_OPTIONS": f"{FAULT_TIMEOUTS} -OMinFreeBlocks=2000000000"}),
+    # tests/test_dns.py, the slow DNS recreated and then restored (recreate(service, {}))
+    (ChainSettings(dns_latency="300ms", dns_jitter="20ms"), {"DNS_LATENCY": "300ms", "DNS_JITTER": "20ms"}),
+    (ChainSettings(), {}),
 ])
 def test_each_replaced_writer_gets_the_variables_it_wrote(settings: ChainSettings, before: dict[str, str]) -> None:
     assert settings.env() == before
