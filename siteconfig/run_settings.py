@@ -80,12 +80,13 @@ class ChainSettings:
     dns_jitter: str | None = None
     free_host_ports: bool = False  # True: Docker picks the host ports (every Stack); False: the caller's
     # R, derived once here from the fields above; every caller reads it instead of deriving it.
+    # Not an argument, so replace() derives it again for the copy's workers, never copies it stale.
     queue_runners: int | None = field(init=False)
 
     def __post_init__(self) -> None:
         if self.workers is not None:
             WORKERS.check(self.workers, f"workers={self.workers}")
-        object.__setattr__(self, "queue_runners", self._derive_queue_runners())
+        object.__setattr__(self, "queue_runners", self._derive_queue_runners())  # frozen: set once, here
 
     def _derive_queue_runners(self) -> int | None:
         if self.fixed_queue_runners is not None:
