@@ -1,8 +1,9 @@
 """Shared harness for the dual-MTA testbed: used by tests/ and loadgen/ alike.
 
-Start the chain (Stack), send mail (send_message), build messages (make_message), and
-wait with a deadline (poll_until). The Stack handle runs commands in the daemons'
-containers, breaks and heals them, and follows a message through their logs
+Start the chain (Stack; a run other than the configuration's, e.g. more amavisd-new workers,
+is a siteconfig.run_settings.ChainSettings), send mail (send_message), build messages
+(make_message), and wait with a deadline (poll_until). The Stack handle runs commands in the
+daemons' containers, breaks and heals them, and follows a message through their logs
 (stack.trail); what each daemon holds is on its face:
 
   stack.rx      MTA-RX: queue(), queued_message_ids(), queue_runners, sample_connections()

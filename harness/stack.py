@@ -15,6 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from testcontainers.compose import DockerCompose
@@ -27,6 +28,7 @@ from harness.startup import ChainDownError, diagnose, site_sources
 from harness.topology import Topology, topology_from_env
 from harness.tx import MtaTx
 from siteconfig.layout import REPO
+from siteconfig.run_settings import ChainSettings
 from siteconfig.shape import ShapeError, SiteShape, current_shape
 
 __all__ = ["ChainDownError", "Stack", "StackError", "queue_runs_asked"]
@@ -79,35 +81,34 @@ class _Compose(DockerCompose):
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def _compose_environment(shape: SiteShape, project: str, chain: ChainSettings, files: list[str]) -> dict[str, str]:
+    """What docker compose runs with for a stack: the caller's environment, the site's shape
+    over it, this run's settings over both; its own project, and only its own files (make's
+    COMPOSE_FILE must not add any)."""
+    return {**os.environ, **shape.compose_env(), "COMPOSE_PROJECT_NAME": project, **chain.env(),
+            "COMPOSE_FILE": ":".join(files)}
+
+
 class Stack(Containers):
     """The running chain: its lifecycle and addresses here, its containers' commands,
     logs and processes from Containers, and what each daemon holds on its face."""
 
-    def __init__(self, *, project: str | None = None, env: dict[str, str] | None = None,
-                 extra_files: list[str] | None = None, topology: Topology | None = None) -> None:
-        """`env` sets compose variables (RX_QUEUE_RUNNERS, AMAVIS_MAX_SERVERS, ...) for this
-        stack; variables it does not set come from the caller's environment. `extra_files`
-        are compose files layered over the topology's (e.g. compose.tmpfs.yaml). `topology`:
-        dual or milter (harness/topology.py); default the run's, $TESTBED_TOPOLOGY."""
+    def __init__(self, *, project: str | None = None, settings: ChainSettings | None = None,
+                 topology: Topology | None = None) -> None:
+        """`settings`: this stack's run (siteconfig/run_settings.py: workers, R, switches,
+        compose files layered over the topology's, e.g. compose.tmpfs.yaml); what it leaves
+        unset comes from the caller's environment. `topology`: dual or milter
+        (harness/topology.py); default the run's, $TESTBED_TOPOLOGY."""
         super().__init__(project or f"testbed-{uuid.uuid4().hex[:8]}", topology or topology_from_env())
         try:  # the site's ports, queues and wiring (make build wrote them from its .cf files)
             self.shape: SiteShape = current_shape(self.topology.name)
         except ShapeError as missing:
             raise StackError(str(missing)) from None
-        self.settings = {
-            **self.shape.compose_env(),
-            "COMPOSE_PROJECT_NAME": self.project,
-            # Empty: Docker picks free host ports, read back from the containers.
-            "RX_SMTP_PORT": "",
-            "RX_SUBMISSION_PORT": "",
-            "OFFICE_SMTP_PORT": "",
-            "SINK_API_PORT": "",
-            **(env or {}),
-        }
-        files = [*self.topology.compose_files, *(extra_files or [])]
+        # Docker picks the host ports, read back by host_port(): stacks side by side never collide.
+        self.chain = replace(settings or ChainSettings(), free_host_ports=True)
+        files = [*self.topology.compose_files, *self.chain.compose_files()]
         self.compose = _Compose(REPO, compose_file_name=files, wait=True)
-        # COMPOSE_FILE of the caller (make sets it) must not add files to this stack's.
-        self.compose.environment = {**os.environ, **self.settings, "COMPOSE_FILE": ":".join(files)}
+        self.compose.environment = _compose_environment(self.shape, self.project, self.chain, files)
         self.compose.watch = self._restarted
         self.rx = MtaRx(self, tuple(self.shape.rx.queue_dirs))
         self.hasten = self._ask_queue_run if queue_runs_asked() else None
@@ -172,11 +173,11 @@ class Stack(Containers):
         log = (container.attrs["State"].get("Health") or {}).get("Log") or []
         return str(log[-1].get("Output", "")) if log else ""
 
-    def recreate(self, service: str, env: dict[str, str], *, timeout: float = 180) -> None:
-        """Replace one service's container with one started with `env` on top of the
-        stack's settings (e.g. other sendmail options); the others, and the named volumes
-        with the queues and mailboxes, stay. recreate(service, {}) goes back."""
-        environment = {**self.compose.environment, **env}
+    def recreate(self, service: str, settings: ChainSettings | None = None, *, timeout: float = 180) -> None:
+        """Replace one service's container with one started with what `settings` sets on top
+        of the stack's own (e.g. other sendmail options); the others, and the named volumes
+        with the queues and mailboxes, stay. recreate(service) goes back."""
+        environment = {**self.compose.environment, **(settings or ChainSettings()).env()}
         command = [*self.compose.compose_command_property, "up", "--detach", "--no-deps", "--force-recreate",
                    service]
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=environment)

@@ -17,6 +17,7 @@ from pathlib import Path
 __all__ = [
     "BrokenChainError",
     "ChainDownError",
+    "ChainSettingsError",
     "CompiledCfError",
     "CountError",
     "DkimKeyError",
@@ -83,6 +84,11 @@ class PollTimeout(TestbedError, TimeoutError):  # noqa: N818 (named like the bui
 
 
 # The load generator (loadgen/)
+
+
+class ChainSettingsError(TestbedError, ValueError):
+    """A setting no chain can have (siteconfig/run_settings.py): the message names it, its
+    value and what would do."""
 
 
 class CountError(TestbedError, argparse.ArgumentTypeError, ValueError):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siteconfig.errors import PolicyError
 from siteconfig.layout import SAMPLE
+from siteconfig.run_settings import QUEUE_RUNNERS, WORKERS
 
 __all__ = ["REMOTE_DOMAIN", "Milter", "Policy", "PolicyError", "current_policy", "line_of", "load_policy"]
 
@@ -54,8 +55,9 @@ class Relay(_Section):
 
 class Limits(_Section):
     max_message_size: int = Field(ge=0)  # 0: no limit
-    queue_runners: int = Field(ge=1, le=100)
-    max_servers: int = Field(ge=1, le=100)
+    # Within what a run may ask for (siteconfig/run_settings.py): what the images accept.
+    queue_runners: int = Field(ge=QUEUE_RUNNERS.fewest, le=QUEUE_RUNNERS.most)
+    max_servers: int = Field(ge=WORKERS.fewest, le=WORKERS.most)
     runners_may_differ: bool = False
 
 

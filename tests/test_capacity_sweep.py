@@ -96,7 +96,7 @@ def test_latency_at_the_common_rate_does_not_depend_on_the_in_flight_setting() -
     def progress(result: object, arrived: int) -> None:
         pass
 
-    with Stack(env=Variant().env(2)) as stack:
+    with Stack(settings=Variant().settings(2)) as stack:
         saturated, common, rate, capacity = {}, {}, 0.0, 0.0
         for inflight, (saturation_plan, common_plan) in zip((2, 40), (plans[:2], plans[2:]), strict=True):
             saturated[inflight] = saturate(stack, saturation_plan, 2, settings[inflight], progress)[:2]

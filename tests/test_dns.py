@@ -19,6 +19,7 @@ from harness.smtp import SMTPStatus, read_banner_async
 from siteconfig.dnsworld import DNSBL_ZONE, LISTED_ADDRESS, LISTED_URI_DOMAIN, URIBL_ZONE
 from siteconfig.layout import REPO
 from siteconfig.policy import Policy
+from siteconfig.run_settings import ChainSettings
 from tests.conftest import OUTSIDE_SENDER, REMOTE_DOMAIN, People, needs_lan_relay, not_applicable_unless
 
 pytestmark = pytest.mark.chain
@@ -141,13 +142,13 @@ def test_remote_mail_leaves_mta_tx_by_the_domains_mx(stack: Stack, policy: Polic
 @pytest.fixture
 def dns_restored(stack: Stack) -> Iterator[None]:
     yield
-    stack.recreate("dns", {})
+    stack.recreate("dns")
 
 
 def test_dns_latency_delays_every_answer_the_chain_gets(stack: Stack, dns_restored: None) -> None:
     name, address = asyncio.run(_own_address(stack.smtp_port))
     before = reverse_lookups(stack, [address] * 5)
-    stack.recreate("dns", {"DNS_LATENCY": "300ms", "DNS_JITTER": "20ms"})
+    stack.recreate("dns", ChainSettings(dns_latency="300ms", dns_jitter="20ms"))
     delayed = [*reverse_lookups(stack, [address] * 5), forward_lookup(stack, "nosuch.test")]
     evidence = f"before: {before}\nwith DNS_LATENCY=300ms: {delayed}"
     assert all(lookup.ms < 100 for lookup in before), evidence

@@ -26,6 +26,7 @@ from harness.host import HostGauge
 from loadgen.experiments.background import BackgroundLoad
 from loadgen.experiments.runner import RunResult
 from loadgen.send.workload import Workload, pregenerate
+from siteconfig.run_settings import ChainSettings
 from tests.conftest import policy_under_test
 from tests.run_report import ROWS, FaultRow
 
@@ -38,7 +39,7 @@ RX_TIMEOUTS = " ".join(f"-OTimeout.{name}=20s" for name in
                        ("initial", "helo", "mail", "rcpt", "datainit", "datablock", "rset", "quit"))
 RX_TIMEOUTS += " -OTimeout.datafinal=30s"
 # amavisd-new waits for MTA-TX as long as its child timeout allows (at least 60 s).
-FAULT_ENV = {"RX_SENDMAIL_OPTIONS": RX_TIMEOUTS, "TX_QUEUE_INTERVAL": "10s", "AMAVIS_CHILD_TIMEOUT": "60"}
+FAULT_SETTINGS = ChainSettings(rx_sendmail_options=RX_TIMEOUTS, tx_queue_interval="10s", amavis_child_timeout=60)
 DAEMONS = ("rx", "amavis", "clamd", "tx")
 # Process titles (ps args, POSIX extended regular expressions) of the processes the tests
 # kill, and of processes at work on a message: a crash is tested while a message is in
@@ -56,7 +57,7 @@ Fault = Callable[[Stack, BackgroundLoad, list[str]], AbstractContextManager[None
 
 @pytest.fixture(scope="module")
 def fault_stack() -> Iterator[Stack]:
-    with Stack(env=FAULT_ENV) as stack:
+    with Stack(settings=FAULT_SETTINGS) as stack:
         yield stack
 
 
@@ -210,7 +211,7 @@ def low_disk_at_rx(stack: Stack, load: BackgroundLoad, notes: list[str]) -> Iter
     stack.stop("amavis")  # the backlog
     wait_for(rx_queue_holds(stack, 10), "a backlog of 10 in the RX queue", stack, "rx")
     started = time.time()
-    stack.recreate("rx", {"RX_SENDMAIL_OPTIONS": f"{RX_TIMEOUTS} -OMinFreeBlocks=2000000000"})
+    stack.recreate("rx", ChainSettings(rx_sendmail_options=f"{RX_TIMEOUTS} -OMinFreeBlocks=2000000000"))
     backlog = len(stack.rx.queue())
     before = Counter(load.refusals)
     stack.start("amavis", timeout=180)
@@ -222,7 +223,7 @@ def low_disk_at_rx(stack: Stack, load: BackgroundLoad, notes: list[str]) -> Iter
     notes.append(f"backlog {backlog} drained while new mail got {dict(refused)}")
     assert not [code for code in refused if code.startswith("5")], f"low disk must be a 4xx, got {dict(refused)}"
     yield
-    stack.recreate("rx", {})
+    stack.recreate("rx")
 
 
 def deferred_by_amavis(stack: Stack, load: BackgroundLoad, since: float) -> Callable[[], bool]:

@@ -12,6 +12,7 @@ import pytest
 from harness import Stack, make_message, message_id_of, poll_until, send_message
 from harness.smtp import send_message_async
 from siteconfig.policy import Policy
+from siteconfig.run_settings import ChainSettings
 from tests.claims import dual_chain_only
 from tests.conftest import OUTSIDE_SENDER, People
 
@@ -156,7 +157,7 @@ def test_mta_rx_opens_no_more_connections_to_amavis_than_queue_runners_and_amavi
 
 @pytest.mark.slow
 def test_more_queue_runners_and_amavis_children_show_as_more_concurrent_connections(policy: Policy) -> None:
-    with Stack(env={"RX_QUEUE_RUNNERS": "4", "AMAVIS_MAX_SERVERS": "4"}) as wider:
+    with Stack(settings=ChainSettings(workers=4)) as wider:  # and as many queue runners
         assert (wider.rx.queue_runners, wider.amavis.children()) == (4, 4)
         burst = run_burst(wider, policy)
     assert 2 < burst.peak_connections <= 4, f"connection samples={burst.samples}"

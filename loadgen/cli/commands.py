@@ -16,6 +16,7 @@ from loadgen.send.workload import Mix, Workload, pregenerate
 from loadgen.show.live import Progress
 from loadgen.show.report import read_report, write_report
 from siteconfig.policy import current_policy
+from siteconfig.run_settings import ChainSettings
 
 __all__ = ["cmd_accept", "cmd_bench", "cmd_burst", "cmd_report", "cmd_run", "console", "workload_of"]
 
@@ -153,20 +154,21 @@ def cmd_burst(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.topologies.split(",") if name.strip()]
     if unknown := [name for name in names if name not in TOPOLOGIES]:
         raise ValueError(f"unknown topology {unknown[0]!r}: use {', '.join(TOPOLOGIES)}")
-    workers = args.workers or current_policy().limits.max_servers
+    # The chain of every point, made (and checked) before any starts: R as many as the workers.
+    chain = ChainSettings(workers=args.workers or current_policy().limits.max_servers)
     plan = pregenerate(args.messages, Workload(median_size=args.median_size, seed=args.seed, local_share=1.0))
     directory = Path(args.reports) / f"burst-{timestamp()}"
-    meta: dict[str, object] = {"workers": workers, "duration": args.duration, "grace": args.grace,
+    meta: dict[str, object] = {"workers": chain.workers, "duration": args.duration, "grace": args.grace,
                                "drain": args.drain, "interval": args.interval, "messages": args.messages,
                                "median_size": args.median_size, "load_average_before": round(os.getloadavg()[0], 2)}
-    console.print(f"{len(plan)} messages pre-generated; $max_servers = {workers}; sessions {args.sessions}; "
+    console.print(f"{len(plan)} messages pre-generated; $max_servers = {chain.workers}; sessions {args.sessions}; "
                   f"{args.duration:g} s each; topologies {', '.join(names)}; reports in {directory}")
     runs = []
     try:
         for name in names:
             for sessions in args.sessions:
                 console.print(f"{name}, {sessions} sessions: a fresh chain ...")
-                runs.append(run_burst(TOPOLOGIES[name], sessions, workers, plan, duration=args.duration,
+                runs.append(run_burst(TOPOLOGIES[name], sessions, chain, plan, duration=args.duration,
                                       grace=args.grace, drain=args.drain, interval=args.interval))
                 console.print(f"  accepted {len(runs[-1].accepted)}, refused {dict(runs[-1].replies)}")
     finally:  # a failed or interrupted run keeps the points it measured

@@ -10,7 +10,7 @@ from harness import StackError
 from harness.topology import TOPOLOGIES
 from loadgen.cli.commands import console, workload_of
 from loadgen.experiments.sweep import SweepSettings, measure_point, timestamp
-from loadgen.experiments.variants import Variant
+from loadgen.experiments.variants import SHIPPED, Variant, runner_fields
 from loadgen.send.workload import pregenerate
 from loadgen.show.live import Progress
 from loadgen.show.report import write_report
@@ -23,10 +23,10 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     """--variants, or the one variant the shorthand flags describe."""
     if args.variants:
         return [Variant.parse(text) for text in args.variants.split(",")]
-    latency = Variant.parse(f"dns={args.dns_latency}").dns_latency if args.dns_latency else ""
-    return [Variant(spamassassin=not args.no_spamassassin, clamav=not args.no_clamav, tmpfs=args.tmpfs,
-                    amavis_memory=args.amavis_memory, runners=args.queue_runners, sa_network=args.sa_network,
-                    dns_latency=latency)]
+    latency = Variant.parse(f"dns={args.dns_latency}").chain.dns_latency if args.dns_latency else SHIPPED.dns_latency
+    return [Variant(replace(SHIPPED, spam_checks=not args.no_spamassassin, virus_checks=not args.no_clamav,
+                            tmpfs=args.tmpfs, amavis_memory=args.amavis_memory, sa_network=args.sa_network,
+                            dns_latency=latency, **runner_fields(args.queue_runners)))]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -36,13 +36,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.warmup, args.bench_messages = min(args.warmup, 3.0), 0
     topology = TOPOLOGIES[args.topology]
     variants = _variants(args)
-    for variant in variants:  # R of every point, so one that cannot be starts no chain
+    for variant in variants:
         try:
             variant.check(topology.name)
         except ValueError as bad:
             raise ValueError(str(bad) if args.variants else f"--queue-runners {args.queue_runners}: {bad}") from None
-        for workers in args.workers:
-            variant.queue_runners(workers)
+    # Every point's chain, its R derived with it, before any chain starts: one that cannot be
+    # stops the sweep here. Each point reads its R from its settings from then on.
+    chains = {(variant, workers): variant.settings(workers) for variant in variants for workers in args.workers}
     if not 1 <= args.repeats <= 20:
         raise ValueError(f"--repeats must be between 1 and 20, got {args.repeats}")
     settings = SweepSettings(warmup=args.warmup, batch=args.batch, cap=args.cap, precision=args.precision,
@@ -64,20 +65,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         generator = run_bench(messages=args.bench_messages, rounds=1)
     # Each worker count's variants and repeats in turn (A B A B ...), so drift of the machine
     # over the sweep falls on all of them alike.
-    order = [(workers, variant, repeat) for workers in sorted(args.workers) for repeat in range(1, args.repeats + 1)
-             for variant in variants]
+    order = [(chains[variant, workers], variant, repeat) for workers in sorted(args.workers)
+             for repeat in range(1, args.repeats + 1) for variant in variants]
     console.print(f"{topology.name} topology ({topology.chain}): sweep over workers {sorted(args.workers)}, "
                   f"variants {[v.label for v in variants]}: batches of "
                   f"{settings.batch:g} s until +-{settings.precision:.0%} (+-{settings.enough:.0%} after "
                   f"{settings.patience:g} s, at most {settings.cap:g} s) per point; report in {directory}")
     points, failed = [], []
     try:
-        for workers, variant, repeat in order:
-            name = f"{workers} workers, {variant.label}" + (f", repeat {repeat}" if args.repeats > 1 else "")
+        for chain, variant, repeat in order:
+            name = f"{chain.workers} workers, {variant.label}" + (f", repeat {repeat}" if args.repeats > 1 else "")
             console.print(f"[bold]{name}[/]: starting a chain")
             try:
                 with Progress(console, name) as progress:
-                    point = measure_point(workers, variant, saturation_plan, common_plan, settings,
+                    point = measure_point(chain, variant.label, saturation_plan, common_plan, settings,
                                           progress=progress, repeat=repeat, topology=topology)
             except (StackError, ValueError) as failure:  # e.g. too little memory to start: say so, go on
                 console.print(f"[red]  not measured:[/] {str(failure).splitlines()[0]}")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from harness import Stack
 from loadgen.experiments.postfix_tools import postfix_env, postfix_tools
+from siteconfig.run_settings import ChainSettings
 
 __all__ = ["RESOLVERS", "AcceptRate", "measure_accept_rate"]
 
-# name -> (what the report calls it, compose files over compose.yaml)
-RESOLVERS = {"testbed": ("testbed DNS", None), "docker": ("Docker's DNS", ["compose.docker-dns.yaml"])}
+# name -> (what the report calls it, the chain: MTA-RX resolving through which DNS)
+RESOLVERS = {"testbed": ("testbed DNS", ChainSettings()), "docker": ("Docker's DNS", ChainSettings(rx_docker_dns=True))}
 SENDER, RECIPIENT = "accept@remote.example", "alice@testbed.example"
 
 
@@ -52,9 +53,9 @@ def measure_accept_rate(*, messages: int = 600, sessions: int = 20, rounds: int 
     tools = postfix_tools()
     results = []
     for resolver in resolvers or list(RESOLVERS):
-        label, compose_files = RESOLVERS[resolver]
+        label, chain = RESOLVERS[resolver]
         result = AcceptRate(label, messages, sessions)
-        with Stack(extra_files=compose_files) as stack:
+        with Stack(settings=chain) as stack:
             stack.stop("amavis")
             for _ in range(rounds):
                 result.rates.append(_round(tools, stack.smtp_port, messages, sessions, size))

@@ -27,6 +27,7 @@ from loadgen.send.delivery import Delivery
 from loadgen.send.wire import send_one
 from loadgen.send.workload import Planned
 from siteconfig.policy import REMOTE_DOMAIN
+from siteconfig.run_settings import ChainSettings
 
 __all__ = ["BurstRun", "Sample", "parse_samples", "run_burst", "sampler_script"]
 
@@ -211,17 +212,19 @@ def _ready(stack: Stack, like: Planned) -> None:
     stack.tx.wait_for_mailbox(user, message_id_of(message), timeout=120)
 
 
-def run_burst(topology: Topology, sessions: int, workers: int, plan: list[Planned], *, duration: float,
+def run_burst(topology: Topology, sessions: int, chain: ChainSettings, plan: list[Planned], *, duration: float,
               grace: float, drain: float, interval: float = 0.25) -> BurstRun:
-    """One point: a fresh chain of `topology` with `workers` amavisd-new workers (and as
-    many queue runners, or amavisd-milter requests), `sessions` clients for `duration`
-    seconds, then up to `grace` seconds for the transactions under way to finish and up to
-    `drain` for the accepted mail to reach the mailboxes."""
+    """One point: a fresh chain of `topology` with the amavisd-new workers of `chain` (and
+    its queue runners, as many unless it says otherwise, or amavisd-milter requests),
+    `sessions` clients for `duration` seconds, then up to `grace` seconds for the
+    transactions under way to finish and up to `drain` for the accepted mail to reach the
+    mailboxes."""
     if not plan:
         raise ValueError("the burst has no messages to send (--messages must be at least 1)")
-    env = {"AMAVIS_MAX_SERVERS": str(workers), "RX_QUEUE_RUNNERS": str(workers)}
-    run = BurstRun(topology.name, sessions, workers, duration)
-    with Stack(topology=topology, env=env) as stack:
+    if chain.workers is None:
+        raise ValueError("a burst sets its amavisd-new workers")
+    run = BurstRun(topology.name, sessions, chain.workers, duration)
+    with Stack(topology=topology, settings=chain) as stack:
         _ready(stack, plan[0])
         watchers = watchers_for(plan, stack.sink, stack)
         output: list[str] = []

@@ -1,16 +1,18 @@
-"""The counts a sweep sets on each chain: amavisd-new's workers ($max_servers, from
---workers) and MTA-RX's queue runners (R=, from --queue-runners or the variant option
-runners=). Each is checked here, once, where it enters loadgen: the images' entrypoints
-would refuse a bad one too, but only after a chain had been started for it."""
+"""The counts a sweep sets on each chain, as written on the command line: amavisd-new's
+workers ($max_servers, from --workers) and the rule for MTA-RX's queue runners (R=, from
+--queue-runners or the variant option runners=). Each text is checked here, once, where it
+enters loadgen, against the bounds of siteconfig/run_settings.py (whose ChainSettings derives
+R from the rule and checks it): the images' entrypoints would refuse a bad count too, but
+only after a chain had been started for it."""
 
 import re
 
 from siteconfig.errors import CountError
+from siteconfig.run_settings import QUEUE_RUNNERS, WORKERS
 
-__all__ = ["MAX_COUNT", "CountError", "parse_counts", "parse_runners", "parse_workers", "queue_runners"]
+__all__ = ["CountError", "parse_counts", "parse_runners", "parse_workers"]
 
-# The most the images' entrypoints accept (images/common/require-count), as the policy's limits.
-MAX_COUNT = 100
+__all__ = ["CountError", "parse_counts", "parse_runners", "parse_workers"]
 
 
 def parse_counts(text: str, *, most: int, what: str) -> list[int]:
@@ -26,24 +28,14 @@ def parse_counts(text: str, *, most: int, what: str) -> list[int]:
 
 def parse_workers(text: str) -> list[int]:
     """--workers (or LOADGEN_WORKERS): worker counts, at most what the images accept."""
-    return parse_counts(text, most=MAX_COUNT, what="workers (the images refuse more)")
+    return parse_counts(text, most=WORKERS.most, what="workers (the images refuse more)")
 
 
 def parse_runners(text: str) -> str:
     """The rule for R: 'N' (a fixed R) or 'Nx' (N times the workers), normalised."""
     match = re.fullmatch(r"(\d+)(x?)", text.strip())
-    if not match or not 1 <= int(match.group(1)) <= MAX_COUNT:
-        raise CountError(f"expected a number of queue runners like 4 (1 to {MAX_COUNT}), or a multiple of the "
-                         f"workers like 2x, got {text!r}")
+    if not match or not QUEUE_RUNNERS.fewest <= int(match.group(1)) <= QUEUE_RUNNERS.most:
+        raise CountError(f"expected a number of queue runners like 4 ({QUEUE_RUNNERS.fewest} to "
+                         f"{QUEUE_RUNNERS.most}), or a multiple of the workers like 2x, got {text!r}")
     return f"{int(match.group(1))}{match.group(2)}"
 
-
-def queue_runners(runners: str, workers: int) -> int:
-    """R at `workers` workers under a rule of parse_runners() ('': R equals the workers).
-    The sweep asks for every point before it starts one, so a rule that multiplies past
-    what the images accept stops the sweep before any chain."""
-    count = workers * int(runners[:-1]) if runners.endswith("x") else int(runners) if runners else workers
-    if count > MAX_COUNT:
-        raise CountError(f"runners={runners} at {workers} workers is R={count}: expected at most {MAX_COUNT} "
-                         "(the images refuse more)")
-    return count

@@ -24,11 +24,11 @@ from harness.topology import DUAL, Topology
 from loadgen.experiments.points import SERVICES, Point
 from loadgen.experiments.runner import RunResult, injections, run_load
 from loadgen.experiments.steady import MIN_BATCHES, SETTLE, SteadyMeter, SteadyWindow
-from loadgen.experiments.variants import Variant
 from loadgen.measure.arrivals import watchers_for
 from loadgen.measure.breakdown import ALL_LEGS, AmavisTiming, breakdown, legs_of, parse_timings
 from loadgen.send.workload import Planned
 from siteconfig.policy import current_policy
+from siteconfig.run_settings import ChainSettings
 
 __all__ = ["SweepSettings", "at_common_rate", "measure_point", "saturate", "timestamp"]
 
@@ -149,13 +149,16 @@ def at_common_rate(stack: Stack, plan: list[Planned], rate: float, settings: Swe
     return result
 
 
-def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned], common_plan: list[Planned],
+def measure_point(chain: ChainSettings, variant: str, saturation_plan: list[Planned], common_plan: list[Planned],
                   settings: SweepSettings, progress: Callable[[RunResult, int], None] = lambda r, a: None,
                   repeat: int = 1, topology: Topology = DUAL) -> Point:
-    """One point: a fresh chain, saturated, then at the common rate (settings.common_rate,
-    or common_share of this point's own capacity when it is 0)."""
-    extra = ["compose.tmpfs.yaml"] if variant.tmpfs else None
-    with Stack(env=variant.env(workers), extra_files=extra, topology=topology) as stack:
+    """One point: a fresh chain of `chain` (its workers, R and switches; `variant` its label),
+    saturated, then at the common rate (settings.common_rate, or common_share of this
+    point's own capacity when it is 0)."""
+    if chain.workers is None:
+        raise ValueError("a sweep point sets its amavisd-new workers")
+    workers = chain.workers
+    with Stack(settings=chain, topology=topology) as stack:
         oom_group = stack.cgroup("amavis")
         oom_before = oom_group.sample().oom_kills
         saturated, window, amavis_memory = saturate(stack, saturation_plan, workers, settings, progress)
@@ -176,14 +179,15 @@ def measure_point(workers: int, variant: Variant, saturation_plan: list[Planned]
         missing = saturated.matched().missing + common.matched().missing
         waiting = stack.rx.queued_message_ids() | stack.tx.queued_message_ids() if missing else set()
         queued = len({delivery.message_id for delivery in missing} & waiting)
-    point = _point(workers, variant, window, saturated, common, rate, amavis_memory, timings, oom_kills, restarts,
-                   remote={p.message_id for p in common_plan if p.mailbox is None}, topology=topology)
+    point = _point(workers, chain.queue_runners, variant, window, saturated, common, rate, amavis_memory, timings,
+                   oom_kills, restarts, remote={p.message_id for p in common_plan if p.mailbox is None},
+                   topology=topology)
     return replace(point, lost=point.lost - queued, queued=queued, repeat=repeat)
 
 
-def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunResult, common: RunResult,
-           rate: float, amavis_memory: list[dict[str, int]], timings: dict[str, AmavisTiming], oom_kills: int,
-           restarts: int, remote: set[str], topology: Topology) -> Point:
+def _point(workers: int, queue_runners: int | None, variant: str, window: SteadyWindow, saturated: RunResult,
+           common: RunResult, rate: float, amavis_memory: list[dict[str, int]], timings: dict[str, AmavisTiming],
+           oom_kills: int, restarts: int, remote: set[str], topology: Topology) -> Point:
     delivered = window.delivered(saturated)
     start, end = window.counters_start, window.counters_end
     measured = topology.daemons
@@ -204,8 +208,8 @@ def _point(workers: int, variant: Variant, window: SteadyWindow, saturated: RunR
     present = legs_of(topology.name)
     legs = breakdown(to_remote, common.accepted, first, timings, data_sent=common.data_sent, legs=present)
     return Point(
-        workers=workers, queue_runners=variant.queue_runners(workers) if topology.name == "dual" else None,
-        variant=variant.label, repeat=1, topology=topology.name,
+        workers=workers, queue_runners=queue_runners if topology.name == "dual" else None,
+        variant=variant, repeat=1, topology=topology.name,
         throughput=round(window.throughput.mean, 3), throughput_half_width=round(window.throughput.half_width, 3),
         batches=len(window.rates), stopped_by=window.reason,
         accepted_per_s=round(sum(1 for t in saturated.accepted_at if window.start <= t < window.end)

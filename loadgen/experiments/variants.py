@@ -1,13 +1,29 @@
-"""How a sweep point's chain differs from the configuration as shipped (--variants), and
-the compose variables that make it so."""
+"""How a sweep point's chain differs from the configuration as shipped (--variants): the
+sweep's words for the switches of a chain run (siteconfig.run_settings.ChainSettings)."""
 
 import re
 from dataclasses import dataclass, replace
 
-from loadgen.experiments import counts
 from loadgen.experiments.counts import CountError, parse_runners
+from siteconfig.run_settings import ChainSettings
 
-__all__ = ["Variant"]
+__all__ = ["SHIPPED", "Variant", "runner_fields"]
+
+# The chain as shipped, every switch a variant may turn written out: a sweep point takes none
+# of them from the environment the sweep runs in, so each point is the variant it is labelled.
+SHIPPED = ChainSettings(spam_checks=True, virus_checks=True, amavis_memory="0", sa_network=False, dns_latency="0",
+                        dkim_signing=True)
+# Options without a value: the switch each sets.
+FLAGS = {"tmpfs": {"tmpfs": True}, "no-sa": {"spam_checks": False}, "no-clamav": {"virus_checks": False},
+         "sa-network": {"sa_network": True}, "no-dkim": {"dkim_signing": False}}
+
+
+def runner_fields(rule: str) -> dict[str, int | None]:
+    """ChainSettings' fields for a rule of parse_runners(): 'Nx' N queue runners per worker,
+    'N' a fixed R, '' neither (R equals the workers). Both are named, so a later rule
+    replaces an earlier one."""
+    per_worker = int(rule[:-1]) if rule.endswith("x") else None
+    return {"runners_per_worker": per_worker, "fixed_queue_runners": int(rule) if rule and per_worker is None else None}
 
 
 @dataclass(frozen=True)
@@ -18,51 +34,49 @@ class Variant:
     network tests on), dns=200ms (every DNS answer that much later), no-dkim (MTA-TX signs
     nothing: its DKIM milter is left out of the run)."""
 
-    spamassassin: bool = True
-    clamav: bool = True
-    tmpfs: bool = False  # amavisd-new's work directory on tmpfs
-    amavis_memory: str = "0"  # a container memory limit such as "1g"; 0: none
-    runners: str = ""  # R's rule (counts.parse_runners); "": R = $max_servers, as the document advises
-    sa_network: bool = False  # SpamAssassin's network tests on; False: as the configuration has them
-    dns_latency: str = ""  # e.g. "200ms": the testbed's DNS answers that much later; "": at once
-    dkim_signing: bool = True  # False: MTA-TX calls no DKIM milter (TX_DKIM_SIGNING=0); True: as configured
+    chain: ChainSettings = SHIPPED  # the switches and R's rule; each point adds its workers (settings())
 
     @classmethod
     def parse(cls, text: str) -> "Variant":
-        variant = cls()
+        chain = SHIPPED
         for option in filter(None, (part.strip() for part in text.split("+"))):
             name, _, value = option.partition("=")
             if option == "shipped":
                 continue
-            if option in ("tmpfs", "no-sa", "no-clamav", "sa-network", "no-dkim"):
-                variant = replace(variant, **{"tmpfs": {"tmpfs": True}, "no-sa": {"spamassassin": False},
-                                              "no-clamav": {"clamav": False},
-                                              "sa-network": {"sa_network": True},
-                                              "no-dkim": {"dkim_signing": False}}[option])
+            if option in FLAGS:
+                chain = replace(chain, **FLAGS[option])  # type: ignore[arg-type]
             elif name == "dns" and re.fullmatch(r"\d+(ms|s)?", value):
-                variant = replace(variant, dns_latency="" if re.fullmatch(r"0+(ms|s)?", value) else value)
+                chain = replace(chain, dns_latency=SHIPPED.dns_latency if re.fullmatch(r"0+(ms|s)?", value) else value)
             elif name == "memory" and re.fullmatch(r"\d+[kmg]?", value):
-                variant = replace(variant, amavis_memory=value)
+                chain = replace(chain, amavis_memory=value)
             elif name == "runners":
                 try:
-                    variant = replace(variant, runners=parse_runners(value))
+                    chain = replace(chain, **runner_fields(parse_runners(value)))
                 except CountError as bad:
                     raise CountError(f"variant option {option!r}: {bad}") from None
             else:
                 raise ValueError(f"unknown variant option {option!r} in {text!r}: use shipped, tmpfs, no-sa, "
                                  "no-clamav, memory=<size> (e.g. 700m), runners=<N> or runners=<N>x, sa-network, "
                                  "dns=<latency> (e.g. 200ms), no-dkim")
-        return variant
+        return cls(chain)
+
+    @property
+    def runners(self) -> str:
+        """R's rule as written: 'N', 'Nx' or '' (R equals the workers)."""
+        if self.chain.fixed_queue_runners is not None:
+            return str(self.chain.fixed_queue_runners)
+        return "" if self.chain.runners_per_worker is None else f"{self.chain.runners_per_worker}x"
 
     @property
     def label(self) -> str:
-        parts = [name for name, on in (("no-sa", not self.spamassassin), ("no-clamav", not self.clamav),
-                                       ("tmpfs", self.tmpfs), ("sa-network", self.sa_network),
-                                       ("no-dkim", not self.dkim_signing)) if on]
-        if self.dns_latency:
-            parts.append(f"dns={self.dns_latency}")
-        if self.amavis_memory != "0":
-            parts.append(f"memory={self.amavis_memory}")
+        chain = self.chain
+        parts = [name for name, on in (("no-sa", not chain.spam_checks), ("no-clamav", not chain.virus_checks),
+                                       ("tmpfs", chain.tmpfs), ("sa-network", chain.sa_network),
+                                       ("no-dkim", not chain.dkim_signing)) if on]
+        if chain.dns_latency != SHIPPED.dns_latency:
+            parts.append(f"dns={chain.dns_latency}")
+        if chain.amavis_memory != SHIPPED.amavis_memory:
+            parts.append(f"memory={chain.amavis_memory}")
         if self.runners:
             parts.append(f"runners={self.runners}")
         return "+".join(parts) or "shipped"
@@ -75,18 +89,9 @@ class Variant:
         if self.runners:
             raise ValueError(f"runners={self.runners} has no meaning in the milter topology: one MTA, no queue "
                              "runners (--workers sets $max_servers, and amavisd-milter's -m follows it)")
-        if not self.dkim_signing:
+        if not self.chain.dkim_signing:
             raise ValueError("no-dkim has no meaning in the milter topology: its MTA calls no DKIM milter")
 
-    def queue_runners(self, workers: int) -> int:
-        """R= of MTA-RX at `workers` amavisd-new workers."""
-        return counts.queue_runners(self.runners, workers)
-
-    def env(self, workers: int) -> dict[str, str]:
-        """The compose variables of a chain with `workers` amavisd-new workers: the one
-        place the Python names meet those of compose.yaml and the images."""
-        return {"RX_QUEUE_RUNNERS": str(self.queue_runners(workers)), "AMAVIS_MAX_SERVERS": str(workers),
-                "AMAVIS_SPAM_CHECKS": "1" if self.spamassassin else "0",
-                "AMAVIS_VIRUS_CHECKS": "1" if self.clamav else "0", "AMAVIS_MEM_LIMIT": self.amavis_memory,
-                "AMAVIS_SA_NETWORK": "1" if self.sa_network else "", "DNS_LATENCY": self.dns_latency or "0",
-                "TX_DKIM_SIGNING": "1" if self.dkim_signing else "0"}
+    def settings(self, workers: int) -> ChainSettings:
+        """The chain of this variant at `workers` amavisd-new workers, its R derived with it."""
+        return replace(self.chain, workers=workers)

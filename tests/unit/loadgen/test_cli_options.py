@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from loadgen.cli.options import main, parser
+from siteconfig.run_settings import QUEUE_RUNNERS, WORKERS
 
 
 def free_port() -> int:
@@ -59,7 +60,14 @@ def test_a_bad_environment_twin_is_refused_naming_the_variable(
 
 def test_a_runner_rule_past_what_the_images_accept_starts_no_chain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", "--workers", "1 8", "--queue-runners", "20x", "--bench-messages", "0"]) == 2
-    assert "runners=20x at 8 workers is R=160: expected at most 100" in capsys.readouterr().err
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"R=160 (20 x 8 workers): expected 1 to {QUEUE_RUNNERS.most} MTA-RX queue runners" in said
+
+
+def test_a_burst_with_more_workers_than_the_images_accept_starts_no_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["burst", "--workers", str(WORKERS.most + 1), "--messages", "1"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"workers={WORKERS.most + 1}: expected 1 to {WORKERS.most} amavisd-new workers" in said
 
 
 def test_the_sweeps_topology_comes_from_make_unless_its_twin_or_the_flag_says_otherwise(
