@@ -11,13 +11,13 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from siteconfig.derive import derive_policy, write_policy
+from siteconfig.derive import Derived, derive_policy, write_policy
 from siteconfig.dkimkeys import DkimKeyError, install_keys
 from siteconfig.dnsworld import write_world
 from siteconfig.layout import ALTERNATIVES, IGNORED, KNOWN, REPO, SAMPLE
 from siteconfig.policy import PolicyError, load_policy
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "derive_unstated_policy"]
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -44,6 +44,19 @@ def assemble(folder: Path, into: Path) -> tuple[dict[str, Path], list[str]]:
     return origins, unused
 
 
+def derive_unstated_policy(folder: Path, into: Path, origins: dict[str, Path]) -> Derived | None:
+    """A folder with sendmail files of its own and no policy.toml promises what its files say,
+    not what the sample's policy does: its policy is derived (into/policy.toml, and origins
+    updated). None where the folder states its policy or has no sendmail of its own."""
+    mine = {rel for rel, path in origins.items() if not path.resolve().is_relative_to(SAMPLE.resolve())}
+    if "policy.toml" in mine or not mine & {*ALTERNATIVES, *ALTERNATIVES.values()}:
+        return None
+    derived = derive_policy(into)
+    write_policy(derived, folder, into / "policy.toml")
+    origins["policy.toml"] = into / "policy.toml"
+    return derived
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m siteconfig.folder FOLDER INTO", file=sys.stderr)
@@ -54,11 +67,8 @@ def main(argv: list[str]) -> int:
     except FileNotFoundError as missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
-    mine = {rel for rel, path in origins.items() if not path.resolve().is_relative_to(SAMPLE.resolve())}
-    if "policy.toml" not in mine and mine & {*ALTERNATIVES, *ALTERNATIVES.values()}:
-        derived = derive_policy(into)  # the folder's own sendmail, not the sample's promises
-        write_policy(derived, folder, into / "policy.toml")
-        origins["policy.toml"] = into / "policy.toml"
+    derived = derive_unstated_policy(folder, into, origins)
+    if derived:
         print(f"policy: {folder} has no policy.toml; the testbed derived one from its configuration: "
               f"{into / 'policy.toml'} (where each value came from is at its top)")
         for unstated in derived.unstated:

@@ -16,12 +16,11 @@ import re
 import subprocess
 import sys
 import tomllib
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from siteconfig.layout import REPO
+from siteconfig.suite import Outcome, run_suite
 
 __all__ = ["Outcome", "main"]
 
@@ -29,18 +28,6 @@ OUTCOMES = REPO / "tests" / "real" / "outcomes.toml"
 WORK = REPO / ".build" / "real"
 PACKAGE = "sendmail-cf"
 TOPOLOGIES = ("dual", "milter")  # the document's chain, and the one sendmail with amavisd-milter it weighs it against
-
-
-@dataclass
-class Outcome:
-    """What one adopted file got: refused (the message), or the rows by outcome."""
-
-    refused: str = ""
-    rows: dict[str, str] = field(default_factory=dict)  # test id -> passed, failed, n/a
-    why_not: dict[str, str] = field(default_factory=dict)  # test id -> why it is not applicable
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for seen in self.rows.values() if seen == outcome)
 
 
 def _extract(image: str) -> str:
@@ -59,36 +46,6 @@ def _extract(image: str) -> str:
     return version
 
 
-def _outcome(junit: Path) -> Outcome:
-    """Each row's outcome, and for each row not applicable its reason (without the note on
-    the derived policy every reason carries here: the adopted folders state none)."""
-    got = Outcome()
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        test = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
-        failed = case.find("failure") is not None or case.find("error") is not None
-        skipped = case.find("skipped")
-        got.rows[test] = "failed" if failed else "n/a" if skipped is not None else "passed"
-        if skipped is not None and not failed:
-            why = re.sub(r"^not applicable: | \(no stated policy: .*$", "", skipped.get("message") or "")
-            got.why_not[test] = why.strip()
-    return got
-
-
-def _refusal(output: str) -> str:
-    """The one message that stopped the run: a lint problem, or the chain's Exit line with the
-    first SMTP refusal or cause under it."""
-    lines = output.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("Exit: "):
-            causes = [later.strip() for later in lines[i + 1:] if re.match(r"\s+S: [45]\d\d |\s+what to do", later)]
-            following = [later.strip() for later in lines[i + 1:i + 2] if not later.startswith("make")]
-            cause = causes[0] if causes else following[0] if following else ""
-            said = f"{line.removeprefix('Exit: ')} {cause}".strip()
-            return re.sub(r" \(project [^)]*\)|<preflight\.[^>]*>", "", said)  # what changes from run to run
-    problems = [line for line in lines if re.match(r"(lint|refused): \S+:\d+: |.*\*\*\* ", line)]
-    return problems[0] if problems else ""
-
-
 def _adopt(name: str, mc: Path) -> Path:
     """make adopt on the file: the pair and the milter topology's one sendmail, in WORK/name."""
     out = WORK / name
@@ -100,17 +57,7 @@ def _adopt(name: str, mc: Path) -> Path:
 
 def _run(name: str, out: Path, topology: str, tests: str) -> Outcome:
     """make test on the adopted folder in one topology: the rows, or the refusal's first line."""
-    report = f"real-{name}"
-    junit = REPO / "reports" / f"junit-{report}{'-milter' if topology == 'milter' else ''}.xml"  # make's REPORT_NAME
-    junit.unlink(missing_ok=True)
-    done = subprocess.run(["make", "--no-print-directory", "test", f"CONFIG={out}", f"TOPOLOGY={topology}",
-                           "TEST_CHAINS=1", f"REPORT={report}", f"PYTEST_ARGS=-m 'not slow' {tests}"],
-                          cwd=REPO, capture_output=True, text=True)
-    log = WORK / f"{name}-{topology}.log"
-    log.write_text(done.stdout + done.stderr)
-    if not junit.is_file():  # refused before the suite: lint, the build, or a chain that did not come up
-        return Outcome(refused=_refusal(done.stdout + done.stderr) or f"(no message: see {log})")
-    return _outcome(junit)
+    return run_suite(out, f"real-{name}", f"-m 'not slow' {tests}", WORK / f"{name}-{topology}.log", topology)
 
 
 def _site(name: str, file: str, topologies: list[str], tests: str) -> list[tuple[str, Outcome]]:

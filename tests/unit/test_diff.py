@@ -1,0 +1,84 @@
+"""make diff's verdict (siteconfig/diff/compare.py) and its reading of a folder's promises, on
+the sample and copies of it. No Docker: the rows are given as a run would read them."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from siteconfig.diff.compare import compare, recipient_classes, text_only_files
+from siteconfig.diff.promises import Promises, promises_of
+from siteconfig.layout import SAMPLE
+from siteconfig.suite import Outcome
+
+ROW = "tests/test_rejection.py::test_a_message_over_the_size_limit_without_size_is_refused_after_data_with_552"
+
+
+def _unchanged(folder: Path) -> None:
+    del folder
+
+
+def _sides(tmp_path: Path, edit: Callable[[Path], None] = _unchanged) -> tuple[Promises, Promises]:
+    new = tmp_path / "new"
+    shutil.copytree(SAMPLE, new)
+    edit(new)
+    return promises_of(SAMPLE, tmp_path / "old-assembled"), promises_of(new, tmp_path / "new-assembled")
+
+
+def _smaller(folder: Path) -> None:
+    policy = folder / "policy.toml"
+    policy.write_text(policy.read_text().replace("max_message_size = 10485760", "max_message_size = 5242880"))
+
+
+def test_a_stated_value_is_read_with_the_line_of_the_folders_policy_that_sets_it(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path, _smaller)
+    line = next(n for n, text in enumerate((tmp_path / "new" / "policy.toml").read_text().splitlines(), 1)
+                if text.startswith("max_message_size"))
+    assert new.sources["limits.max_message_size"] == f"policy.toml:{line}"
+    assert old.sources["limits.max_message_size"].startswith("the sample's policy.toml:")
+    assert new.values["limits.max_message_size"] == 5242880
+
+
+def test_a_declared_change_with_no_row_breaking_needs_no_review(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path, _smaller)
+    runs = Outcome(rows={ROW: "passed"}), Outcome(rows={ROW: "passed"})
+    got = compare(old, new, *runs, expect={"limits.max_message_size"})
+    assert [c.key for c in got.values] == ["limits.max_message_size"] and not got.undeclared
+
+
+def test_an_undeclared_change_needs_review_naming_its_key(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path, _smaller)
+    got = compare(old, new, Outcome(), Outcome(), expect={"users.existing"})
+    assert got.undeclared == ["limits.max_message_size changed (10485760 -> 5242880) and EXPECT does not name it"]
+
+
+def test_a_row_that_fails_on_new_needs_review_even_when_its_value_is_declared(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path, _smaller)
+    broken = Outcome(rows={ROW: "failed"}, why_failed={ROW: "AssertionError: 250 where 552 was promised"})
+    got = compare(old, new, Outcome(rows={ROW: "passed"}), broken, expect={"limits.max_message_size"})
+    assert any(ROW in why and "552" in why for why in got.undeclared), got.undeclared
+
+
+def test_rows_that_change_while_no_value_does_need_review(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path)
+    got = compare(old, new, Outcome(rows={ROW: "passed"}), Outcome(rows={ROW: "n/a"}), expect=set())
+    assert not got.values and got.undeclared == ["1 row(s) changed outcome while no policy value changed"]
+
+
+def test_the_same_folder_changes_nothing(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path)
+    runs = Outcome(rows={ROW: "passed"}), Outcome(rows={ROW: "passed"})
+    got = compare(old, new, *runs, expect=set())
+    assert not got.changed and not got.undeclared
+    assert recipient_classes(old) == recipient_classes(new)
+
+
+def test_comments_alone_are_told_from_changes_of_meaning(tmp_path: Path) -> None:
+    def edit(folder: Path) -> None:
+        mc = folder / "rx" / "thishost-rx.mc"
+        mc.write_text(mc.read_text().replace("divert(0)dnl\n", "divert(0)dnl\ndnl reviewed\n", 1))
+        policy = folder / "policy.toml"
+        policy.write_text(policy.read_text().replace("[limits]\n", "[limits]  # reviewed\n", 1))
+        (folder / "users").write_text((folder / "users").read_text().replace("\ndave\n", "\n"))
+
+    old, new = _sides(tmp_path, edit)
+    assert text_only_files(old, new) == (["users"], ["policy.toml", "rx/thishost-rx.mc"])
