@@ -70,7 +70,7 @@ PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist l
 REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
 REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
-.PHONY: help prereqs base config build lint-config up down logs adopt diff test-diff test-real test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
+.PHONY: help prereqs base config build lint-config up down logs adopt diff switch switch-from tag-of test-diff test-switch test-real test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -124,14 +124,17 @@ logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
-	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not faults and not examples and not capacity and not diff" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not faults and not examples and not capacity and not diff and not switch" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
-	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity and not diff" $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity and not diff and not switch" $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-diff: $(VENV)/.installed ## make diff on two changed copies of the sample: exactly their promises reported, comments alone none (~4 min)
 	$(VENV)/bin/pytest -m diff tests/test_diff.py --junitxml=reports/junit-test-diff.xml -o junit_suite_name=testbed-diff $(PYTEST_ARGS)
+
+test-switch: $(VENV)/.installed ## make switch from the sample to a changed copy under load, both orders: nothing lost (~6 min)
+	$(VENV)/bin/pytest -m switch tests/test_switch.py --junitxml=reports/junit-test-switch.xml -o junit_suite_name=testbed-switch $(PYTEST_ARGS)
 
 test-capacity: REPORT = capacity
 test-capacity: lint-config $(VENV)/.installed ## The load generator's tiny sweeps against chains of their own, both topologies (~9 min)
@@ -170,6 +173,17 @@ test-real: build ## Real hosts' .mc files from Debian's sendmail-cf, adopted and
 diff: $(VENV)/.installed ## What a change changes: OLD=folder-or-git-revision [NEW=folder, default CONFIG] [EXPECT='section.key ...'] both run side by side; reports/diff.md (~4 min)
 	@$(if $(OLD),,$(error make diff needs OLD=the configuration before the change: a folder, or a git revision of NEW's folder (OLD=origin/main)))
 	@DIFF_EXPECT="$(EXPECT)" $(VENV)/bin/python -m siteconfig.diff "$(OLD)" "$(or $(NEW),$(CONFIG))"
+
+switch: $(VENV)/.installed ## A chain on OLD switched to NEW under load, as a site deploys (MTA-TX, amavisd-new, MTA-RX in turn; and all at once): OLD= NEW= [ORDERS=rolling,oneshot] [RATE=2]; exit 1 on any loss (~6 min)
+	@$(if $(and $(OLD),$(NEW)),,$(error make switch needs OLD=folder (the running configuration) and NEW=folder (the change)))
+	@$(MAKE) --no-print-directory build CONFIG=$(NEW)
+	@$(MAKE) --no-print-directory switch-from CONFIG=$(OLD) TO="$$($(MAKE) -s --no-print-directory tag-of CONFIG=$(NEW))"
+
+switch-from: lint-config
+	$(VENV)/bin/python -m loadgen switch --to-tag $(word 1,$(TO)) --to-config $(word 2,$(TO)) $(if $(ORDERS),--orders $(ORDERS)) $(if $(RATE),--rate $(RATE)) $(LOADGEN_ARGS)
+
+tag-of:  # the image tag and assembled folder of CONFIG, for make switch
+	@echo $(TESTBED_TAG) $(TESTBED_CONFIG)
 
 adopt: $(VENV)/.installed ## Split a site's one sendmail .mc into the document's pair: MC=path/to/sendmail.mc [OUT=folder] (seconds)
 	@$(if $(MC),,$(error make adopt needs MC=path/to/the site's sendmail.mc (and writes OUT, default adopted/<its name>)))

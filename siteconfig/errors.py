@@ -25,7 +25,9 @@ __all__ = [
     "PolicyError",
     "PollTimeout",
     "ShapeError",
+    "SideError",
     "StackError",
+    "SwitchError",
     "TestbedError",
 ]
 
@@ -89,6 +91,16 @@ class PollTimeout(TestbedError, TimeoutError):  # noqa: N818 (named like the bui
 class ChainSettingsError(TestbedError, ValueError):
     """A setting no chain can have (siteconfig/run_settings.py): the message names it, its
     value and what would do."""
+
+
+class SideError(TestbedError, ValueError):
+    """make diff's OLD or NEW names neither a folder nor a revision of NEW's folder
+    (siteconfig/diff/sides.py)."""
+
+
+class SwitchError(TestbedError, ValueError):
+    """make switch's NEW cannot replace OLD in place: its ports or queues differ, or its images
+    are missing (loadgen/experiments/switch.py)."""
 
 
 class CountError(TestbedError, argparse.ArgumentTypeError, ValueError):

@@ -12,6 +12,7 @@ from typing import Any
 from harness.topology import TOPOLOGIES
 from loadgen.cli.commands import cmd_accept, cmd_bench, cmd_burst, cmd_report, cmd_run, console
 from loadgen.cli.sweep_command import cmd_sweep
+from loadgen.cli.switch_command import cmd_switch
 from loadgen.experiments.counts import parse_counts, parse_runners, parse_workers
 
 
@@ -157,6 +158,18 @@ def parser() -> argparse.ArgumentParser:
     _add(burst, "reports", "reports", str, "directory for reports/burst-<timestamp>/")
     burst.add_argument("--no-plots", action="store_true", help="skip burst.png")
     burst.set_defaults(handler=cmd_burst)
+
+    switch = sub.add_parser("switch", help="the chain on the configuration under test, under load, switched to "
+                            "another's (make switch OLD= NEW=): nothing may be lost")
+    switch.add_argument("--to-tag", required=True, help="NEW's image tag (make switch gives it)")
+    switch.add_argument("--to-config", required=True, help="NEW's assembled folder, .build/config/<id>")
+    _add(switch, "orders", "rolling,oneshot", str, "comma-separated: rolling (MTA-TX, amavisd-new, MTA-RX in "
+         "turn), oneshot (all at once)")
+    _add(switch, "rate", 2.0, float, "msg/s offered before, during and after the switch")
+    _add(switch, "before", 30.0, float, "seconds of load on OLD before the switch")
+    _add(switch, "after", 30.0, float, "seconds of load on NEW after it")
+    _add(switch, "reports", "reports", str, "directory for switch.md")
+    switch.set_defaults(handler=cmd_switch)
     return top
 
 

@@ -8,13 +8,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from siteconfig.errors import SideError
 from siteconfig.layout import BUILD
 
 __all__ = ["SideError", "resolve_old"]
-
-
-class SideError(ValueError):
-    """OLD or NEW names neither a folder nor a revision of NEW's folder."""
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
