@@ -70,6 +70,9 @@ PARALLEL_ARGS = $(if $(filter-out 0 1,$(TEST_CHAINS)),-n $(TEST_CHAINS) --dist l
 REPORT_NAME = $(if $(REPORT),-$(REPORT))$(if $(filter milter,$(TOPOLOGY)),-milter)
 REPORT_ARGS = --junitxml=reports/junit$(REPORT_NAME).xml -o junit_suite_name=testbed$(REPORT_NAME)
 
+# The suite of make test: what the other test targets run is theirs (SLOW=0: without the slow rows).
+SUITE_MARKS = not faults and not examples and not capacity and not diff and not switch
+
 .PHONY: help prereqs base config build lint-config up down logs adopt diff switch switch-from tag-of test-diff test-switch test-real test test-quick test-capacity test-faults test-examples test-unit lint capacity capacity-quick capacity-tmpfs capacity-runners capacity-memory capacity-dns capacity-dkim accept-rate burst bench clean clean-images
 
 help: ## List the targets
@@ -124,11 +127,11 @@ logs: ## Follow the logs of all daemons of `make up`
 	docker compose logs --follow
 
 test: lint-config $(VENV)/.installed ## Build, lint the config, run the suite (JUnit + Markdown in reports/)
-	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not faults and not examples and not capacity and not diff and not switch" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "$(if $(filter 0,$(SLOW)),not slow and )$(SUITE_MARKS)" $(PARALLEL_ARGS) $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-quick: REPORT = quick
 test-quick: lint-config $(VENV)/.installed ## A representative subset: every area but the slow tests (about 1 min)
-	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not slow and not faults and not examples and not capacity and not diff and not switch" $(REPORT_ARGS) $(PYTEST_ARGS)
+	TESTBED_SESSION_CHAINS=1 $(VENV)/bin/pytest -m "not slow and $(SUITE_MARKS)" $(REPORT_ARGS) $(PYTEST_ARGS)
 
 test-diff: $(VENV)/.installed ## make diff on two changed copies of the sample: exactly their promises reported, comments alone none (~4 min)
 	$(VENV)/bin/pytest -m diff tests/test_diff.py --junitxml=reports/junit-test-diff.xml -o junit_suite_name=testbed-diff $(PYTEST_ARGS)

@@ -60,13 +60,15 @@ def refusal(output: str) -> str:
     return problems[0] if problems else ""
 
 
-def run_suite(config: Path, report: str, pytest_args: str, log: Path, topology: str = "dual") -> Outcome:
+def run_suite(config: Path, report: str, pytest_args: str, log: Path, topology: str = "dual",
+              make_args: tuple[str, ...] = ()) -> Outcome:
     """make test on the folder with one chain (so two runs fit this machine side by side): the
-    rows, or the refusal's first line. The whole output goes to `log`."""
+    rows, or the refusal's first line. `pytest_args` may name tests (with -m, it replaces make
+    test's own selection). The whole output goes to `log`."""
     junit = REPO / "reports" / f"junit-{report}{'-milter' if topology == 'milter' else ''}.xml"  # make's REPORT_NAME
     junit.unlink(missing_ok=True)
     done = subprocess.run(["make", "--no-print-directory", "test", f"CONFIG={config}", f"TOPOLOGY={topology}",
-                           "TEST_CHAINS=1", f"REPORT={report}", f"PYTEST_ARGS={pytest_args}"],
+                           "TEST_CHAINS=1", f"REPORT={report}", f"PYTEST_ARGS={pytest_args}", *make_args],
                           cwd=REPO, capture_output=True, text=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(done.stdout + done.stderr)

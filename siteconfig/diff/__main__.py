@@ -18,8 +18,6 @@ from siteconfig.errors import TestbedError
 from siteconfig.layout import BUILD, REPO
 from siteconfig.suite import run_suite
 
-TESTS = "-m 'not slow'"  # the suite without its long runs: both sides fit the machine side by side
-
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or not argv[0]:
@@ -36,11 +34,12 @@ def main(argv: list[str]) -> int:
         print(f"diff: {unreadable}", file=sys.stderr)
         return 2
     expect = set(os.environ.get("DIFF_EXPECT", "").split())
-    tests = os.environ.get("DIFF_TESTS") or TESTS
-    print(f"diff: OLD {old_name}, NEW {new}: lint and the suite ({tests}) on each, side by side ...", flush=True)
+    tests = os.environ.get("DIFF_TESTS", "")  # default: make test's suite without its slow rows (SLOW=0)
+    shown = tests or "make test's, without the slow rows"
+    print(f"diff: OLD {old_name}, NEW {new}: lint and the suite ({shown}) on each, side by side ...", flush=True)
     logs = {side: BUILD / "diff" / f"{side}.log" for side in sides}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {side: pool.submit(run_suite, folder, f"diff-{side}", tests, logs[side])
+        runs = {side: pool.submit(run_suite, folder, f"diff-{side}", tests, logs[side], make_args=("SLOW=0",))
                 for side, folder in (("old", old), ("new", new))}
         outcome = {side: run.result() for side, run in runs.items()}
     got = compare(sides["old"], sides["new"], outcome["old"], outcome["new"], expect)

@@ -2,11 +2,16 @@
 the sample and copies of it. No Docker: the rows are given as a run would read them."""
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from siteconfig.diff.compare import compare, recipient_classes, text_only_files
 from siteconfig.diff.promises import Promises, promises_of
+from siteconfig.diff.sides import resolve_old
+from siteconfig.errors import SideError
 from siteconfig.layout import SAMPLE
 from siteconfig.suite import Outcome
 
@@ -82,3 +87,15 @@ def test_comments_alone_are_told_from_changes_of_meaning(tmp_path: Path) -> None
 
     old, new = _sides(tmp_path, edit)
     assert text_only_files(old, new) == (["users"], ["policy.toml", "rx/thishost-rx.mc"])
+
+
+def test_old_as_a_git_revision_is_the_folder_as_that_revision_had_it() -> None:
+    folder, named = resolve_old("HEAD", SAMPLE)
+    assert named.startswith("HEAD (") and named.endswith("of config/sample")
+    committed = subprocess.run(["git", "-C", str(SAMPLE), "show", "HEAD:config/sample/users"], capture_output=True)
+    assert (folder / "users").read_bytes() == committed.stdout
+
+
+def test_old_that_is_neither_a_folder_nor_a_revision_is_refused_in_one_message() -> None:
+    with pytest.raises(SideError, match="neither a folder nor a revision"):
+        resolve_old("no-such-revision-here", SAMPLE)
