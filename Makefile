@@ -179,8 +179,8 @@ diff: $(VENV)/.installed ## What a change changes: OLD=folder-or-git-revision [N
 
 switch: $(VENV)/.installed ## A chain on OLD switched to NEW under load, as a site deploys (MTA-TX, amavisd-new, MTA-RX in turn; and all at once): OLD= NEW= [ORDERS=rolling,oneshot] [RATE=2]; exit 1 on any loss (~6 min)
 	@$(if $(and $(OLD),$(NEW)),,$(error make switch needs OLD=folder (the running configuration) and NEW=folder (the change)))
-	@$(MAKE) --no-print-directory build CONFIG=$(NEW)
-	@$(MAKE) --no-print-directory switch-from CONFIG=$(OLD) TO="$$($(MAKE) -s --no-print-directory tag-of CONFIG=$(NEW))"
+	@$(MAKE) --no-print-directory lint-config CONFIG="$(NEW)"
+	@$(MAKE) --no-print-directory switch-from CONFIG="$(OLD)" TO="$$($(MAKE) -s --no-print-directory tag-of CONFIG="$(NEW)")"
 
 switch-from: lint-config
 	$(VENV)/bin/python -m loadgen switch --to-tag $(word 1,$(TO)) --to-config $(word 2,$(TO)) $(if $(ORDERS),--orders $(ORDERS)) $(if $(RATE),--rate $(RATE)) $(LOADGEN_ARGS)

@@ -62,7 +62,10 @@ def _run(name: str, out: Path, topology: str, tests: str) -> Outcome:
 
 def _site(name: str, file: str, topologies: list[str], tests: str) -> list[tuple[str, Outcome]]:
     """One file adopted, then run in each topology in turn (they share its assembled folder)."""
-    out = _adopt(name, WORK / "pkg" / file.lstrip("/"))
+    try:
+        out = _adopt(name, WORK / "pkg" / file.lstrip("/"))
+    except subprocess.CalledProcessError as failed:  # recorded as this file's outcome; the others still run
+        return [(topology, Outcome(refused=f"make adopt failed (exit {failed.returncode})")) for topology in topologies]
     return [(topology, _run(name, out, topology, tests)) for topology in topologies]
 
 

@@ -29,6 +29,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         old, old_name = resolve_old(argv[0], new)
+        if old.resolve() == new.resolve():
+            raise SideError(f"OLD and NEW are the same folder ({new}): give OLD as the configuration before the "
+                            "change (a folder, or a git revision such as OLD=origin/main)")
         sides = {"old": promises_of(old, BUILD / "diff" / "old"), "new": promises_of(new, BUILD / "diff" / "new")}
     except (SideError, TestbedError, FileNotFoundError) as unreadable:
         print(f"diff: {unreadable}", file=sys.stderr)

@@ -62,7 +62,9 @@ def compare(old: Promises, new: Promises, old_run: Outcome, new_run: Outcome, ex
     for side, run in (("OLD", old_run), ("NEW", new_run)):
         if run.refused:
             got.refused[side] = run.refused
-    for test in sorted(set(old_run.rows) | set(new_run.rows)):
+    if "OLD" in got.refused and "NEW" not in got.refused:  # no rows to compare: the verdict cannot pass
+        got.undeclared.append(f"OLD is refused, so no row could be compared: {got.refused['OLD']}")
+    for test in sorted(set(old_run.rows) | set(new_run.rows)) if not got.refused else []:
         before, after = old_run.rows.get(test, "absent"), new_run.rows.get(test, "absent")
         if before != after:
             got.rows.append(RowChange(test, before, after, _why(old_run, test), _why(new_run, test)))
@@ -76,6 +78,7 @@ def compare(old: Promises, new: Promises, old_run: Outcome, new_run: Outcome, ex
                        for key, c in ((c.key, c) for c in got.values) if key not in expect]
     if got.rows and not keys:
         got.undeclared.append(f"{len(got.rows)} row(s) changed outcome while no policy value changed")
+    got.undeclared += [f"EXPECT names {key}, which did not change" for key in sorted(expect - keys)]
     return got
 
 
@@ -111,19 +114,21 @@ def recipient_classes(p: Promises) -> list[tuple[str, str]]:
     ]
 
 
-_COMMENT = re.compile(rb"^\s*(#|dnl\b)")
-
-
 def _meaning(path: Path) -> object:
-    """What the file's reader takes of it: a TOML file's values; of the others, the lines
-    without comment lines, dnl notes and trailing blanks."""
+    """What the file's reader takes of it: a TOML file's values; of an .mc file, what m4 reads
+    (cf.m4 turns m4's comments off: only dnl and what follows it is a comment there, a # line
+    is not); of the others (maps, aliases, snippets), the lines that are not # comments. Blank
+    lines and trailing blanks do not count."""
     if path.suffix == ".toml":
         try:
             return tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             return path.read_bytes()
-    lines = [re.sub(rb"\s*(\bdnl\b.*)?$", b"", line) for line in path.read_bytes().splitlines()
-             if not _COMMENT.match(line)]
+    raw = path.read_bytes().splitlines()
+    if path.suffix == ".mc":
+        lines = [re.sub(rb"\bdnl\b.*$", b"", line).rstrip() for line in raw]
+    else:
+        lines = [line.rstrip() for line in raw if not re.match(rb"\s*#", line)]
     return [line for line in lines if line]
 
 
@@ -132,7 +137,7 @@ def text_only_files(old: Promises, new: Promises) -> tuple[list[str], list[str]]
     comments and blank lines."""
     meant, comments = [], []
     derived = {"policy.toml"} if old.derived or new.derived else set()  # its values are compared above
-    for name in sorted(set(old.files) | set(new.files) - derived):
+    for name in sorted((set(old.files) | set(new.files)) - derived):
         a, b = old.files.get(name), new.files.get(name)
         if a is None or b is None:
             meant.append(name)

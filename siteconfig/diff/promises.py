@@ -10,6 +10,7 @@ from pathlib import Path
 
 from siteconfig.folder import assemble, derive_unstated_policy
 from siteconfig.layout import SAMPLE
+from siteconfig.policy import load_policy
 
 __all__ = ["Promises", "promises_of"]
 
@@ -34,20 +35,25 @@ def _stated_lines(policy: Path, shown: str) -> dict[str, str]:
 
 
 def promises_of(folder: Path, into: Path) -> Promises:
-    """Assemble `folder` into `into` (as make config does) and read the policy it gives."""
+    """Assemble `folder` into `into` (as make config does) and read the policy it gives, as
+    the suite reads it: the values a file leaves out are the policy's defaults. A policy that
+    does not load raises PolicyError, naming its file and line."""
     origins, _unused = assemble(folder, into)
     derived = derive_unstated_policy(folder, into, origins)
-    policy = tomllib.loads((into / "policy.toml").read_text())
+    policy = load_policy(into / "policy.toml").model_dump(exclude={"derived"})
+    written = tomllib.loads((into / "policy.toml").read_text())
     got = Promises(derived=derived is not None, files=origins)
     for section, keys in policy.items():
-        if section == "derived" or not isinstance(keys, dict):
+        if not isinstance(keys, dict):
             continue
         for key, value in keys.items():
             got.values[f"{section}.{key}"] = value
+            if key not in written.get(section, {}):
+                got.sources[f"{section}.{key}"] = "(the policy's default)"
     if derived is not None:
-        got.sources = {key: f"derived: {origin}" for key, origin in derived.sources.items()}
+        got.sources.update({key: f"derived: {origin}" for key, origin in derived.sources.items()})
     else:
         source = origins["policy.toml"]
         shown = "the sample's policy.toml" if source.resolve().is_relative_to(SAMPLE.resolve()) else "policy.toml"
-        got.sources = _stated_lines(source, shown)
+        got.sources.update(_stated_lines(source, shown))
     return got

@@ -53,7 +53,27 @@ def test_a_declared_change_with_no_row_breaking_needs_no_review(tmp_path: Path) 
 def test_an_undeclared_change_needs_review_naming_its_key(tmp_path: Path) -> None:
     old, new = _sides(tmp_path, _smaller)
     got = compare(old, new, Outcome(), Outcome(), expect={"users.existing"})
-    assert got.undeclared == ["limits.max_message_size changed (10485760 -> 5242880) and EXPECT does not name it"]
+    assert got.undeclared == ["limits.max_message_size changed (10485760 -> 5242880) and EXPECT does not name it",
+                              "EXPECT names users.existing, which did not change"]
+
+
+def test_a_refused_old_side_compares_no_rows_and_needs_review(tmp_path: Path) -> None:
+    old, new = _sides(tmp_path, _smaller)
+    got = compare(old, new, Outcome(refused="lint: rx/thishost-rx.mc:3: ..."), Outcome(rows={ROW: "passed"}),
+                  expect={"limits.max_message_size"})
+    assert not got.rows and got.undeclared == ["OLD is refused, so no row could be compared: lint: "
+                                               "rx/thishost-rx.mc:3: ..."]
+
+
+def test_a_value_left_to_the_policys_default_is_no_change(tmp_path: Path) -> None:
+    def unwritten(folder: Path) -> None:
+        policy = folder / "policy.toml"
+        policy.write_text(policy.read_text().replace('scanner_failure = "tempfail"', "", 1))
+
+    old, new = _sides(tmp_path, unwritten)
+    assert new.values["content.scanner_failure"] == "tempfail" == old.values["content.scanner_failure"]
+    assert new.sources["content.scanner_failure"] == "(the policy's default)"
+    assert not compare(old, new, Outcome(), Outcome(), expect=set()).values
 
 
 def test_a_row_that_fails_on_new_needs_review_even_when_its_value_is_declared(tmp_path: Path) -> None:
@@ -81,12 +101,14 @@ def test_comments_alone_are_told_from_changes_of_meaning(tmp_path: Path) -> None
     def edit(folder: Path) -> None:
         mc = folder / "rx" / "thishost-rx.mc"
         mc.write_text(mc.read_text().replace("divert(0)dnl\n", "divert(0)dnl\ndnl reviewed\n", 1))
+        tx = folder / "tx" / "thishost-tx.mc"  # m4 reads a # line of an .mc: cf.m4 turns comments off
+        tx.write_text(tx.read_text().replace("divert(0)dnl\n", "divert(0)dnl\n# reviewed\n", 1))
         policy = folder / "policy.toml"
         policy.write_text(policy.read_text().replace("[limits]\n", "[limits]  # reviewed\n", 1))
         (folder / "users").write_text((folder / "users").read_text().replace("\ndave\n", "\n"))
 
     old, new = _sides(tmp_path, edit)
-    assert text_only_files(old, new) == (["users"], ["policy.toml", "rx/thishost-rx.mc"])
+    assert text_only_files(old, new) == (["tx/thishost-tx.mc", "users"], ["policy.toml", "rx/thishost-rx.mc"])
 
 
 def test_old_as_a_git_revision_is_the_folder_as_that_revision_had_it() -> None:
