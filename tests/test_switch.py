@@ -33,10 +33,11 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_switch_under_load_loses_nothing_in_either_order(changed: Path) -> None:
+    report = REPO / "reports" / "switch.md"
+    report.unlink(missing_ok=True)  # the evidence is this run's, never an earlier one's
     done = subprocess.run(["make", "--no-print-directory", "switch", f"OLD={SAMPLE}", f"NEW={changed}",
                            "LOADGEN_ARGS=--before 20 --after 20"], cwd=REPO, capture_output=True, text=True,
                           timeout=1800)
-    report = REPO / "reports" / "switch.md"
     said = f"{done.stdout[-8000:]}\n{done.stderr[-4000:]}\n--- reports/switch.md ---\n" + (
         report.read_text() if report.is_file() else "(none)")
     assert done.returncode == 0, said

@@ -40,10 +40,9 @@ def cmd_switch(args: argparse.Namespace) -> int:
         console.print(f"switch ({order}): a chain on OLD, {args.rate} msg/s for {args.before:.0f} s, then NEW "
                       f"({args.to_tag}) installed and {' -> '.join(ORDERS[order]) if order == 'rolling' else 'all'} "
                       f"restarted, {args.after:.0f} s more, then the drain ...")
-        signatures = sorted(p.name for p in (Path(args.to_config) / "clamav").glob("*") if p.is_file())
         with Stack() as stack:
             results.append(run_switch(stack, args.to_tag, order, rate=args.rate, before=args.before,
-                                      after=args.after, signatures=signatures))
+                                      after=args.after))
     table = Table(title="OLD -> NEW under load")
     for column in ("order", "switch", "acknowledged", "delivered", "lost", "duplicated", "refused (code: n)",
                    "longest gap in acceptance", "MTA-RX SIZE before -> after"):

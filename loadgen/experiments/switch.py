@@ -9,9 +9,9 @@ A switch in place cannot move a chain's ports or queues: where NEW's shape diffe
 OLD's there, it is refused in one message (deploy it as a new chain instead)."""
 
 import subprocess
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -26,15 +26,16 @@ from siteconfig.shape import SiteShape
 
 __all__ = ["ORDERS", "SwitchError", "SwitchResult", "run_switch"]
 
-ORDERS = {"rolling": ("tx", "clamd", "amavis", "rx"), "oneshot": ("tx", "clamd", "amavis", "rx")}
+ORDERS = {"rolling": ("tx", "amavis", "rx"), "oneshot": ("tx", "amavis", "rx")}
 DAEMONS = ("rx", "amavis", "clamd", "tx")
 # What a configuration's layer of each image holds (Dockerfile.rx/.tx/.amavis): the folder's
-# files, what install-config made of them (the .cf files, maps, certificates, SASL and DKIM
-# files), and the mailbox users. Copied from NEW's image; a file NEW no longer has stays.
-MTA_PATHS = "etc/mail etc/testbed etc/opendkim.conf etc/opendkim etc/sasl2 etc/sasldb2 etc/passwd etc/group etc/shadow"
-CONFIG_PATHS = {"rx": MTA_PATHS, "tx": MTA_PATHS, "clamd": "",
-                "amavis": "etc/amavis etc/spamassassin etc/passwd etc/group etc/shadow"}
-IMAGES = {"rx": "testbed-rx", "tx": "testbed-tx", "amavis": "testbed-amavis", "clamd": "testbed-amavis"}
+# files, what install-config made of them, and the mailbox users. Copied from NEW's image.
+CONFIG_PATHS = {
+    "rx": "etc/mail etc/testbed etc/passwd etc/group etc/shadow",
+    "tx": "etc/mail etc/testbed etc/passwd etc/group etc/shadow",
+    "amavis": "etc/amavis etc/spamassassin etc/passwd etc/group etc/shadow var/lib/clamav/testbed.*",
+}
+IMAGES = {"rx": "testbed-rx", "tx": "testbed-tx", "amavis": "testbed-amavis"}
 
 
 @dataclass
@@ -83,14 +84,11 @@ def check_in_place(old: SiteShape, new: SiteShape) -> None:
                           "ports and queues; deploy NEW as a chain of its own (make up CONFIG=NEW)")
 
 
-def install(stack: Stack, service: str, tag: str, signatures: list[str]) -> None:
-    """NEW's configuration files into the running container, as a deploy copies them (the
-    site's ClamAV signatures, `signatures`, into amavisd-new's and clamd's)."""
+def install(stack: Stack, service: str, tag: str) -> None:
+    """NEW's configuration files into the running container, as a deploy copies them."""
     image = f"{IMAGES[service]}:{tag}"
-    paths = " ".join([CONFIG_PATHS[service], *(f"var/lib/clamav/{name}" for name in signatures
-                                               if service in ("amavis", "clamd"))])
     source = subprocess.Popen(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "sh",
-                               image, "-c", f"cd / && tar -cf - $(ls -d {paths} 2>/dev/null)"],
+                               image, "-c", f"cd / && tar -cf - $(ls -d {CONFIG_PATHS[service]} 2>/dev/null)"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     container = stack.container(service).name
     into = subprocess.run(["docker", "exec", "-i", container, "tar", "-C", "/", "-xf", "-"], stdin=source.stdout,
@@ -107,32 +105,30 @@ def _restart(stack: Stack, service: str, steps: list[Step], how: str = "restarte
     steps.append(Step(service, how, started, time.time()))
 
 
-def switch(stack: Stack, tag: str, order: str, signatures: list[str]) -> list[Step]:
-    """Install NEW and restart: one daemon after another, or all at once (a restart that
-    fails raises here, in either order)."""
+def switch(stack: Stack, tag: str, order: str) -> list[Step]:
+    """Install NEW and restart: one daemon after another, or all at once."""
     steps: list[Step] = []
     services = ORDERS[order]
     if order == "rolling":
         for service in services:
-            install(stack, service, tag, signatures)
+            install(stack, service, tag)
             _restart(stack, service, steps)
         return steps
     for service in services:
-        install(stack, service, tag, signatures)
-    with ThreadPoolExecutor(max_workers=len(services)) as pool:
-        for restarted in [pool.submit(_restart, stack, s, steps, "restarted at once") for s in services]:
-            restarted.result()
+        install(stack, service, tag)
+    threads = [threading.Thread(target=_restart, args=(stack, s, steps, "restarted at once")) for s in services]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return steps
 
 
 def _longest_gap(result: RunResult, start: float, end: float) -> float:
-    """The longest stretch in which the chain accepted nothing, from the last acceptance
-    before the switch to the first after it ended: how long a client could not hand mail in."""
-    times = sorted(result.accepted.values())
-    before = [t for t in times if t < start]
-    after = [t for t in times if t > end]
-    marks = [before[-1] if before else start, *[t for t in times if start <= t <= end],
-             after[0] if after else end]
+    """The longest stretch from shortly before the switch to shortly after it in which the
+    chain accepted nothing: how long a client could not hand mail in."""
+    times = sorted(t for t in result.accepted.values() if start - 30 <= t <= end + 30)
+    marks = [start, *[t for t in times if t >= start], end] if times else [start, end]
     return round(max((b - a for a, b in pairwise(marks)), default=0.0), 1)
 
 
@@ -143,7 +139,7 @@ def _size_offered(stack: Stack) -> str:
 
 
 def run_switch(stack: Stack, tag: str, order: str, *, rate: float, before: float, after: float,
-               signatures: list[str], seed: int = 1) -> SwitchResult:
+               seed: int = 1) -> SwitchResult:
     """Load at `rate` msg/s for `before` seconds on OLD, the switch, `after` seconds on NEW,
     then the drain: what was acknowledged, delivered, lost, duplicated and refused."""
     plan = pregenerate(int(rate * (before + after + 300)) + 50,
@@ -152,7 +148,7 @@ def run_switch(stack: Stack, tag: str, order: str, *, rate: float, before: float
     with BackgroundLoad(stack, plan, rate=rate, drain=600) as load:
         load.wait_accepted(max(5, int(rate * before)), timeout=before + 120)
         started = time.time()
-        steps = switch(stack, tag, order, signatures)
+        steps = switch(stack, tag, order)
         ended = time.time()
         load.wait_accepted(max(5, int(rate * after)), timeout=after + 180)
         result = load.result()
