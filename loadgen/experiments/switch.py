@@ -9,9 +9,9 @@ A switch in place cannot move a chain's ports or queues: where NEW's shape diffe
 OLD's there, it is refused in one message (deploy it as a new chain instead)."""
 
 import subprocess
-import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -116,11 +116,9 @@ def switch(stack: Stack, tag: str, order: str) -> list[Step]:
         return steps
     for service in services:
         install(stack, service, tag)
-    threads = [threading.Thread(target=_restart, args=(stack, s, steps, "restarted at once")) for s in services]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:  # a restart that fails raises here
+        for restarted in [pool.submit(_restart, stack, s, steps, "restarted at once") for s in services]:
+            restarted.result()
     return steps
 
 
